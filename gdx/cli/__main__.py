@@ -1,0 +1,3 @@
+from gdx.cli import main
+
+main()

@@ -1,0 +1,345 @@
+"""The embedded local Kafka broker: Apache Kafka 4 in KRaft mode, single node, on loopback.
+
+The broker is assembled from Maven Central (`kafka/pom.xml` → jars in the state folder) and run
+with the machine's Java 17, so no Docker and no download from anywhere but Maven Central is
+needed. `KAFKA_HOME` (an unpacked Kafka distribution) replaces the Maven jars;
+`KAFKA_BOOTSTRAP_SERVERS` replaces the whole broker (nothing is started).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gdx.settings import REPO_ROOT, Settings
+
+POM = REPO_ROOT / "kafka" / "pom.xml"
+DEFAULT_PORT = 9092
+START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 30.0
+
+
+class BrokerError(RuntimeError):
+    """The local broker cannot be assembled, started, reached or stopped; the message says why."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _require(tool: str, why: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise BrokerError(f"`{tool}` is not on PATH: {why}")
+    return path
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    return _require("java", "the local broker needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)")
+
+
+def classpath(settings: Settings | None = None) -> str:
+    """The broker's classpath, assembling the jars with Maven on first use (idempotent)."""
+    settings = settings or Settings.from_env()
+    if settings.kafka_home is not None:
+        libs = settings.kafka_home / "libs"
+        if not any(libs.glob("kafka_2.13-*.jar")):
+            raise BrokerError(f"KAFKA_HOME={settings.kafka_home} has no libs/kafka_2.13-*.jar")
+        return f"{libs}/*"
+    return f"{ensure_jars(settings)}/*"
+
+
+def ensure_jars(settings: Settings | None = None) -> Path:
+    """Copy the broker's jars from Maven Central into `<state>/kafka/libs`, unless already current."""
+    settings = settings or Settings.from_env()
+    libs = settings.state_dir / "kafka" / "libs"
+    stamp = libs / ".pom.sha256"
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return libs
+    mvn = _require("mvn", "assembling the broker from Maven Central needs Maven (apt-get install maven)")
+    staging = libs.with_name("libs.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    cmd = [
+        mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+        "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+        raise BrokerError(f"Maven could not assemble the Kafka jars (exit {done.returncode}):\n{tail}")
+    shutil.rmtree(libs, ignore_errors=True)
+    staging.rename(libs)
+    stamp.write_text(digest)
+    return libs
+
+
+@dataclass
+class LocalBroker:
+    """One single-node KRaft broker whose data, logs and pid live under `home`."""
+
+    home: Path
+    port: int = DEFAULT_PORT
+    controller_port: int | None = None
+    heap: str = "768m"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "server.log"
+
+    @property
+    def _state_file(self) -> Path:
+        return self.home / "broker.json"
+
+    # -- state ---------------------------------------------------------------------------------
+    def _read_state(self) -> dict | None:
+        try:
+            return json.loads(self._state_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def running_pid(self) -> int | None:
+        """The pid of this broker if its process is alive (and is a Kafka JVM), else None."""
+        state = self._read_state()
+        if not state:
+            return None
+        pid = int(state["pid"])
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if b"kafka.Kafka" in cmdline else None
+
+    def is_up(self) -> bool:
+        state = self._read_state()
+        return self.running_pid() is not None and state is not None and answers(state["bootstrap"])
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def _write_config(self) -> Path:
+        data = self.home / "data"
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(data),
+            "num.partitions": "3",
+            # Topics are created explicitly by producers/ingestion with the contract's settings.
+            "auto.create.topics.enable": "false",
+            # Single node: every internal topic has one replica, and fewer partitions start faster.
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "5",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "5",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # Must line up with the producers' max.request.size and consumers' fetch sizes.
+            "message.max.bytes": "1048588",
+            "log.retention.hours": "168",
+        }
+        config = self.home / "server.properties"
+        config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        (self.home / "log4j2.properties").write_text(
+            "status = warn\n"
+            "appender.file.type = File\n"
+            "appender.file.name = file\n"
+            f"appender.file.fileName = {self.log_file}\n"
+            "appender.file.layout.type = PatternLayout\n"
+            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = INFO\n"
+            "rootLogger.appenderRef.file.ref = file\n"
+            "logger.kafka.name = kafka\nlogger.kafka.level = WARN\n"
+            "logger.apache.name = org.apache.kafka\nlogger.apache.level = WARN\n"
+        )
+        return config
+
+    def _java_cmd(self, cp: str, main: str, *args: str) -> list[str]:
+        return [
+            _java(), f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-cp", cp, main, *args,
+        ]  # fmt: skip
+
+    def start(self, settings: Settings | None = None, timeout: float = START_TIMEOUT_S) -> str:
+        """Start the broker (a no-op if this one already runs) and wait until it answers."""
+        if self.is_up():
+            return self._read_state()["bootstrap"]  # type: ignore[index]
+        if self.running_pid() is not None:
+            self.stop()
+        if port_in_use(self.port):
+            raise BrokerError(
+                f"port {self.port} on 127.0.0.1 is already taken by another program; "
+                "stop it, choose another with --port, or point KAFKA_BOOTSTRAP_SERVERS at an existing broker"
+            )
+        self.controller_port = self.controller_port or free_port()
+        cp = classpath(settings)
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        config = self._write_config()
+        if not (self.home / "data" / "meta.properties").exists():
+            cluster_id = _cluster_id(self.home)
+            fmt = subprocess.run(
+                self._java_cmd(cp, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+                capture_output=True,
+                text=True,
+            )
+            if fmt.returncode != 0:
+                raise BrokerError(f"formatting the KRaft storage failed:\n{fmt.stdout}{fmt.stderr}")
+        out = open(self.home / "logs" / "stdout.log", "ab")
+        proc = subprocess.Popen(
+            self._java_cmd(cp, "kafka.Kafka", str(config)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # the broker outlives `gdx kafka up`; `down` stops it
+        )
+        out.close()
+        self._state_file.write_text(
+            json.dumps({"pid": proc.pid, "bootstrap": self.bootstrap, "controller_port": self.controller_port})
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise BrokerError(f"the broker exited with code {proc.returncode} while starting.\n{self.log_tail()}")
+            if answers(self.bootstrap):
+                return self.bootstrap
+            time.sleep(0.3)
+        self.stop()
+        raise BrokerError(f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s.\n{self.log_tail()}")
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
+        """Stop the broker (SIGTERM, then SIGKILL after `timeout`); True if one was running."""
+        pid = self.running_pid()
+        if pid is None:
+            self._state_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.1)
+        self._state_file.unlink(missing_ok=True)
+        return True
+
+    def log_tail(self, lines: int = 30) -> str:
+        chunks = []
+        for log in (self.home / "logs" / "stdout.log", self.log_file):
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                chunks.append(f"--- last lines of {log} ---\n" + "\n".join(tail))
+        return "\n".join(chunks) or "(the broker wrote no log)"
+
+
+def _cluster_id(home: Path) -> str:
+    # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding (what
+    # `kafka-storage random-uuid` prints); stored so a restart reuses the formatted storage.
+    import base64
+
+    path = home / "cluster.id"
+    if not path.exists():
+        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+    return path.read_text().strip()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of ours counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
+    """True when a Kafka broker at `bootstrap` answers a metadata request."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout_s * 1000),
+            client_id="gdx-probe",
+        )
+    except (KafkaError, OSError):
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def default_broker(settings: Settings | None = None, port: int | None = None) -> LocalBroker:
+    """The broker `gdx kafka up` manages, under `<state>/kafka/broker`."""
+    settings = settings or Settings.from_env()
+    home = settings.state_dir / "kafka" / "broker"
+    home.mkdir(parents=True, exist_ok=True)
+    broker = LocalBroker(home=home, port=port or DEFAULT_PORT)
+    state = broker._read_state()
+    if port is None and state:
+        broker.port = int(state["bootstrap"].rsplit(":", 1)[1])
+        broker.controller_port = int(state["controller_port"])
+    return broker
+
+
+def bootstrap_address(settings: Settings | None = None) -> str:
+    """Where clients connect: `KAFKA_BOOTSTRAP_SERVERS`, else the running local broker."""
+    settings = settings or Settings.from_env()
+    if settings.kafka_bootstrap_servers:
+        return settings.kafka_bootstrap_servers
+    broker = default_broker(settings)
+    if broker.running_pid() is None:
+        raise BrokerError("the local Kafka broker is not running: start it with `gdx kafka up` "
+                          "or set KAFKA_BOOTSTRAP_SERVERS to an existing cluster")
+    return broker.bootstrap
+
+
+@contextmanager
+def throwaway_broker(root: Path, settings: Settings | None = None) -> Iterator[LocalBroker]:
+    """A broker on free ports under `root`, stopped (and its Java process gone) on exit."""
+    broker = LocalBroker(home=root, port=free_port(), heap="512m")
+    broker.start(settings)
+    try:
+        yield broker
+    finally:
+        broker.stop()

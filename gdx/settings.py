@@ -1,0 +1,58 @@
+"""Typed settings resolved from environment variables, with repo-relative defaults.
+
+Every path the system writes to is configurable, and every default lands inside git-ignored
+folders of the checkout, so `make demo` works on a fresh clone with nothing set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build with `Settings.from_env()`."""
+
+    state_dir: Path = field(default_factory=lambda: REPO_ROOT / ".gdx")
+    """GDX_STATE_DIR: broker data and logs, jar cache, scratch (git-ignored)."""
+
+    contracts_dir: Path = field(default_factory=lambda: REPO_ROOT / "contracts")
+    """GDX_CONTRACTS_DIR: the ODCS contracts, the single source of truth."""
+
+    lake_root: str = field(default_factory=lambda: str(REPO_ROOT / "lake"))
+    """GDX_LAKE_ROOT: local folder or s3://bucket/prefix for bronze Parquet and quarantine."""
+
+    warehouse: Path = field(default_factory=lambda: REPO_ROOT / ".gdx" / "warehouse" / "onedata.duckdb")
+    """GDX_WAREHOUSE: the DuckDB file dbt builds."""
+
+    kafka_bootstrap_servers: str | None = None
+    """KAFKA_BOOTSTRAP_SERVERS: use this cluster and start nothing; unset = the local broker."""
+
+    kafka_home: Path | None = None
+    """KAFKA_HOME: an unpacked Apache Kafka distribution to run instead of the Maven-built one."""
+
+    pii_key: str | None = None
+    """GDX_PII_KEY: HMAC key for pseudonymising personal data, as `<version>:<secret>`."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        state = _env_path("GDX_STATE_DIR", REPO_ROOT / ".gdx")
+        kafka_home = os.environ.get("KAFKA_HOME")
+        return cls(
+            state_dir=state,
+            contracts_dir=_env_path("GDX_CONTRACTS_DIR", REPO_ROOT / "contracts"),
+            lake_root=os.environ.get("GDX_LAKE_ROOT") or str(REPO_ROOT / "lake"),
+            warehouse=_env_path("GDX_WAREHOUSE", state / "warehouse" / "onedata.duckdb"),
+            kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            kafka_home=Path(kafka_home).expanduser() if kafka_home else None,
+            pii_key=os.environ.get("GDX_PII_KEY") or None,
+        )
