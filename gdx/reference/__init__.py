@@ -1,0 +1,1 @@
+"""Reference data shipped as package data (read with importlib.resources)."""
