@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration when first imported, so the test session's Airflow home (SQLite
+# metadata, task logs) is fixed here, before any test module imports airflow.
+AIRFLOW_TEST_HOME = Path(tempfile.mkdtemp(prefix="gdx-airflow-test-"))
+os.environ["AIRFLOW_HOME"] = str(AIRFLOW_TEST_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +44,13 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """A short name unique to this test, for topics and consumer groups that must not collide."""
     stem = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]
     return f"t-{stem}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite Airflow metadata DB for `dag.test()`; returns the Airflow home."""
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return AIRFLOW_TEST_HOME

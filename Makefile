@@ -1,0 +1,71 @@
+# GDX One Data — every entry point a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Local defaults: everything lands in git-ignored folders of this checkout.
+export GDX_STATE_DIR ?= $(CURDIR)/.gdx
+export AIRFLOW_HOME ?= $(GDX_STATE_DIR)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
+
+.PHONY: help install kafka-jars lint generate check-generated test test-unit test-integration demo bench serve airflow-db lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the pinned environment (idempotent, fast when current)
+
+kafka-jars: $(STAMP) ## Assemble the Kafka broker jars from Maven Central (cached in .gdx/kafka/libs)
+	@$(BIN)/python -c "from gdx.kafka_local import ensure_jars; print('kafka jars:', ensure_jars())"
+
+lint: $(STAMP) ## Ruff over the whole repository
+	$(BIN)/ruff check .
+
+generate: $(STAMP) ## Regenerate every artefact derived from the contracts
+	$(BIN)/gdx contracts generate
+
+check-generated: $(STAMP) ## Fail if generated artefacts are stale
+	$(BIN)/gdx contracts generate --check
+
+test: install kafka-jars lint check-generated ## Lint, check generated files, run every test (real broker, Airflow, dbt)
+	$(BIN)/pytest -q
+
+test-unit: $(STAMP) ## Unit tests only
+	$(BIN)/pytest -q tests/unit
+
+test-integration: install kafka-jars ## Integration tests only
+	$(BIN)/pytest -q tests/integration
+
+demo: install kafka-jars ## Run the pipeline end to end on sample data (local broker, Airflow, DuckDB)
+	$(BIN)/gdx demo
+
+bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (writes bench/results/)
+	$(BIN)/python -m bench
+
+serve: install ## Serve the open-data catalog API and governor dashboard
+	$(BIN)/gdx serve
+
+airflow-db: $(STAMP) ## Create/upgrade the local Airflow metadata DB (SQLite)
+	$(BIN)/airflow db migrate
+
+lock: ## Re-resolve requirements.in into requirements.lock (needs the package index)
+	@[ -x $(BIN)/uv ] || $(MAKE) install
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes -q -o requirements.lock
+
+clean: ## Stop the local broker and delete local state (broker data, Airflow home, lake, warehouse)
+	-@[ -x $(BIN)/gdx ] && $(BIN)/gdx kafka down
+	rm -rf .gdx lake bench/results

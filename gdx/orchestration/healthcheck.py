@@ -1,0 +1,52 @@
+"""`gdx_healthcheck`: can the platform reach its broker, lake and contracts? Run it first when in doubt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gdx.orchestration.common import default_args
+
+
+def check_platform() -> dict[str, object]:
+    """Fail loudly if Kafka does not answer, the lake is not writable or a contract does not load."""
+    import pyarrow.fs as pafs
+
+    from gdx.contracts import load_all
+    from gdx.kafka_local import answers, bootstrap_address
+    from gdx.settings import Settings
+
+    settings = Settings.from_env()
+    bootstrap = bootstrap_address(settings)
+    if not answers(bootstrap):
+        raise RuntimeError(f"Kafka does not answer at {bootstrap}")
+    fs, root = pafs.FileSystem.from_uri(settings.lake_root) if "://" in settings.lake_root else (
+        pafs.LocalFileSystem(), settings.lake_root
+    )
+    probe = f"{root.rstrip('/')}/_healthcheck/probe"
+    fs.create_dir(probe.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(probe) as out:
+        out.write(b"ok")
+    fs.delete_file(probe)
+    contracts = load_all(settings.contracts_dir)
+    return {"bootstrap": bootstrap, "lake_root": settings.lake_root, "contracts": len(contracts)}
+
+
+def build_healthcheck_dag():  # noqa: ANN201 - returns airflow.sdk.DAG, imported lazily
+    from airflow.sdk import DAG, task
+
+    with DAG(
+        dag_id="gdx_healthcheck",
+        description="Checks that Kafka answers, the lake is writable and every contract loads.",
+        schedule=None,
+        start_date=datetime(2024, 1, 1),
+        catchup=False,
+        default_args=default_args(retries=0),
+        tags=["gdx", "ops"],
+    ) as dag:
+
+        @task
+        def platform() -> dict[str, object]:
+            return check_platform()
+
+        platform()
+    return dag
