@@ -1,0 +1,1 @@
+"""Airflow DAG builders: DAG files in dags/ stay thin and call these."""
