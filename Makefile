@@ -14,7 +14,7 @@ export AIRFLOW_HOME ?= $(GDX_STATE_DIR)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: help install kafka-jars lint generate check-generated test test-unit test-integration demo bench serve airflow-db lock clean
+.PHONY: help install kafka-jars browser lint generate check-generated test test-unit test-integration demo bench serve airflow-db lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +32,14 @@ install: $(STAMP) ## Create .venv and install the pinned environment (idempotent
 kafka-jars: $(STAMP) ## Assemble the Kafka broker jars from Maven Central (cached in .gdx/kafka/libs)
 	@$(BIN)/python -c "from gdx.kafka_local import ensure_jars; print('kafka jars:', ensure_jars())"
 
+browser: ## Install Debian's Chromium for the dashboard browser test (root only; otherwise that test skips)
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium (Debian package) for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null) \
+	    || echo "warning: could not install chromium; the browser test will be skipped"; \
+	else echo "note: chromium missing and not root; the browser test will be skipped"; fi
+
 lint: $(STAMP) ## Ruff over the whole repository
 	$(BIN)/ruff check .
 
@@ -41,7 +49,7 @@ generate: $(STAMP) ## Regenerate every artefact derived from the contracts
 check-generated: $(STAMP) ## Fail if generated artefacts are stale
 	$(BIN)/gdx contracts generate --check
 
-test: install kafka-jars lint check-generated ## Lint, check generated files, run every test (real broker, Airflow, dbt)
+test: install kafka-jars browser lint check-generated ## Lint, check generated files, run every test (real broker, Airflow, dbt)
 	$(BIN)/pytest -q
 
 test-unit: $(STAMP) ## Unit tests only

@@ -72,7 +72,11 @@ class ContractError(ValueError):
 
 
 def _custom(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {item["property"]: item.get("value") for item in items or [] if isinstance(item, dict) and "property" in item}
+    return {
+        item["property"]: item.get("value")
+        for item in items or []
+        if isinstance(item, dict) and "property" in item
+    }
 
 
 Lines = dict[tuple[str | int, ...], int]
@@ -316,7 +320,9 @@ def _property(path: Path, raw: Any, index: int = 0, lines: Lines | None = None) 
     opts = raw.get("logicalTypeOptions") or {}
     if not isinstance(opts, dict):
         raise ContractError(
-            path, f"property {name!r}: logicalTypeOptions is not a mapping", _line(lines, *base, "logicalTypeOptions")
+            path,
+            f"property {name!r}: logicalTypeOptions is not a mapping",
+            _line(lines, *base, "logicalTypeOptions"),
         )
     items = raw.get("customProperties")
     custom = _custom(items)
@@ -335,7 +341,9 @@ def _property(path: Path, raw: Any, index: int = 0, lines: Lines | None = None) 
     enum = custom.get("enum")
     if enum is not None and not isinstance(enum, list):
         raise ContractError(
-            path, f"property {name!r}: enum must be a list of values", _custom_line(lines, base, items, "enum")
+            path,
+            f"property {name!r}: enum must be a list of values",
+            _custom_line(lines, base, items, "enum"),
         )
     aliases = custom.get("aliases") or ()
     if isinstance(aliases, str):
@@ -365,7 +373,11 @@ def _property(path: Path, raw: Any, index: int = 0, lines: Lines | None = None) 
 
 
 _IMPLICIT_RULES = {
-    "thai_citizen_id": ("checksum", "thai_citizen_id_checksum", "13-digit Thai citizen id with a valid mod-11 check digit"),
+    "thai_citizen_id": (
+        "checksum",
+        "thai_citizen_id_checksum",
+        "13-digit Thai citizen id with a valid mod-11 check digit",
+    ),
     "province_code": ("known", "province_code_known", "a known ISO 3166-2:TH province code"),
 }
 
@@ -395,7 +407,9 @@ def _rule_params_error(kind: str, params: dict[str, Any]) -> str | None:
     return None
 
 
-def _rules(path: Path, obj: dict[str, Any], props: tuple[Property, ...], lines: Lines | None) -> tuple[Rule, ...]:
+def _rules(
+    path: Path, obj: dict[str, Any], props: tuple[Property, ...], lines: Lines | None
+) -> tuple[Rule, ...]:
     rules: list[Rule] = []
     for prop in props:
         if prop.semantic_type in _IMPLICIT_RULES:
@@ -425,10 +439,14 @@ def _rules(path: Path, obj: dict[str, Any], props: tuple[Property, ...], lines: 
         where = _custom_line(lines, base, items, "gdxRule")
         rule_id = entry.get("id")
         if not rule_id or not re.fullmatch(r"[a-z][a-z0-9_]*", str(rule_id)):
-            raise ContractError(path, f"quality entry #{i + 1} with a gdxRule needs a snake_case id", _line(lines, *base))
+            raise ContractError(
+                path, f"quality entry #{i + 1} with a gdxRule needs a snake_case id", _line(lines, *base)
+            )
         if not isinstance(spec, dict) or spec.get("kind") not in RULE_KINDS:
             kind = spec.get("kind") if isinstance(spec, dict) else spec
-            raise ContractError(path, f"rule {rule_id!r}: kind {kind!r} is not one of {sorted(RULE_KINDS)}", where)
+            raise ContractError(
+                path, f"rule {rule_id!r}: kind {kind!r} is not one of {sorted(RULE_KINDS)}", where
+            )
         params = {k: v for k, v in spec.items() if k != "kind"}
         problem = _rule_params_error(spec["kind"], params)
         if problem:
@@ -450,7 +468,9 @@ def _rules(path: Path, obj: dict[str, Any], props: tuple[Property, ...], lines: 
     return tuple(rules)
 
 
-def parse_contract(raw: dict[str, Any], path: Path | str = "<memory>", lines: Lines | None = None) -> Contract:
+def parse_contract(
+    raw: dict[str, Any], path: Path | str = "<memory>", lines: Lines | None = None
+) -> Contract:
     """Build a `Contract` from a parsed ODCS document; raises `ContractError` saying what is wrong.
 
     `lines` (from `yaml_lines(text)`) lets errors name the line of the offending key.
@@ -477,7 +497,9 @@ def parse_contract(raw: dict[str, Any], path: Path | str = "<memory>", lines: Li
         raise ContractError(path, "schema properties must be a list", _line(lines, "schema", 0, "properties"))
     props = tuple(_property(path, p, i, lines) for i, p in enumerate(raw_props))
     if not props:
-        raise ContractError(path, f"schema object {obj.get('name')!r} has no properties", _line(lines, "schema", 0))
+        raise ContractError(
+            path, f"schema object {obj.get('name')!r} has no properties", _line(lines, "schema", 0)
+        )
     seen: set[str] = set()
     for i, prop in enumerate(props):
         if prop.name in seen:
@@ -503,8 +525,12 @@ def parse_contract(raw: dict[str, Any], path: Path | str = "<memory>", lines: Li
     sla_items = raw.get("slaProperties") or []
     for i, s in enumerate(sla_items):
         if not isinstance(s, dict) or "property" not in s:
-            raise ContractError(path, f"slaProperties #{i + 1} has no property", _line(lines, "slaProperties", i))
-    sla = tuple(SlaProperty(s["property"], s.get("value"), s.get("unit"), s.get("element")) for s in sla_items)
+            raise ContractError(
+                path, f"slaProperties #{i + 1} has no property", _line(lines, "slaProperties", i)
+            )
+    sla = tuple(
+        SlaProperty(s["property"], s.get("value"), s.get("unit"), s.get("element")) for s in sla_items
+    )
     return Contract(
         id=str(raw["id"]),
         version=version,
@@ -547,7 +573,9 @@ def load_contract(path: Path | str) -> Contract:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
-        raise ContractError(path, f"invalid YAML: {problem}" + (f" ({context})" if context else ""), line) from exc
+        raise ContractError(
+            path, f"invalid YAML: {problem}" + (f" ({context})" if context else ""), line
+        ) from exc
     return parse_contract(raw, path, yaml_lines(text))
 
 
@@ -555,7 +583,9 @@ def contract_paths(root: Path | str) -> list[Path]:
     """Current contract files: `<root>/<agency>/<dataset>.yaml`; folders starting with `_` are skipped."""
     root = Path(root)
     return sorted(
-        p for p in root.glob("*/*.yaml") if not any(part.startswith("_") for part in p.relative_to(root).parts)
+        p
+        for p in root.glob("*/*.yaml")
+        if not any(part.startswith("_") for part in p.relative_to(root).parts)
     )
 
 
@@ -570,9 +600,13 @@ def load_all(root: Path | str | None = None) -> dict[str, Contract]:
     for path in contract_paths(root):
         contract = load_contract(path)
         if contract.id in contracts:
-            raise ContractError(path, f"duplicate contract id {contract.id!r} (also {contracts[contract.id].path})")
+            raise ContractError(
+                path, f"duplicate contract id {contract.id!r} (also {contracts[contract.id].path})"
+            )
         if contract.topic and contract.topic in topics:
-            raise ContractError(path, f"topic {contract.topic!r} is already bound to {topics[contract.topic]}")
+            raise ContractError(
+                path, f"topic {contract.topic!r} is already bound to {topics[contract.topic]}"
+            )
         contracts[contract.id] = contract
         if contract.topic:
             topics[contract.topic] = contract.id

@@ -31,7 +31,7 @@ def check_platform() -> dict[str, object]:
     return {"bootstrap": bootstrap, "lake_root": settings.lake_root, "contracts": len(contracts)}
 
 
-def build_healthcheck_dag():  # noqa: ANN201 - returns airflow.sdk.DAG, imported lazily
+def build_healthcheck_dag():
     from airflow.sdk import DAG, task
 
     with DAG(

@@ -1,0 +1,81 @@
+"""Everything a contract generates, as pure functions `to_<format>(contract)` plus a registry.
+
+`EXPORTERS` maps a format name to an `Exporter`: the pure function, the repo-relative path of its
+generated file (docs/conventions.md), how to render the value as file text, which contracts it
+applies to (seeds get no Arrow schema, dbt source or DAG) and, for files shared by several
+contracts (one dbt sources file per agency), how to merge the values. Runtime code calls the
+functions (cached per contract); `gdx contracts generate` writes the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gdx.contracts.exporters._common import GENERATED_NOTE, dump_json
+from gdx.contracts.exporters.arrow import METADATA_COLUMNS, arrow_schema_json, to_arrow_schema
+from gdx.contracts.exporters.catalog import to_catalog
+from gdx.contracts.exporters.dag import dag_path, to_dag_file
+from gdx.contracts.exporters.dbt import merge_sources, render_yaml, sources_path, to_dbt_sources
+from gdx.contracts.exporters.gx import to_gx_suite
+from gdx.contracts.exporters.json_schema import to_jsonschema
+from gdx.contracts.model import Contract
+
+__all__ = [
+    "EXPORTERS",
+    "GENERATED_NOTE",
+    "METADATA_COLUMNS",
+    "Exporter",
+    "arrow_schema_json",
+    "generated_dir",
+    "to_arrow_schema",
+    "to_catalog",
+    "to_dag_file",
+    "to_dbt_sources",
+    "to_gx_suite",
+    "to_jsonschema",
+]
+
+
+@dataclass(frozen=True)
+class Exporter:
+    name: str
+    func: Callable[[Contract], Any]
+    """The pure `to_<format>(contract)` (for arrow: its JSON form)."""
+    path: Callable[[Contract], str]
+    """Repo-relative path of the generated file."""
+    render: Callable[[Any], str] = dump_json
+    applies: Callable[[Contract], bool] = lambda contract: True
+    merge: Callable[[list[Any]], Any] | None = None
+    """Joins the values of contracts that share one file, in contract-id order."""
+
+
+def generated_dir(contract: Contract) -> str:
+    return f"contracts/_generated/{contract.agency}/{contract.dataset}"
+
+
+def _not_seed(contract: Contract) -> bool:
+    return not contract.is_seed
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "jsonschema": Exporter("jsonschema", to_jsonschema, lambda c: f"{generated_dir(c)}/jsonschema.json"),
+    "gx_suite": Exporter("gx_suite", to_gx_suite, lambda c: f"{generated_dir(c)}/gx_suite.json"),
+    "arrow_schema": Exporter(
+        "arrow_schema",
+        arrow_schema_json,
+        lambda c: f"{generated_dir(c)}/arrow_schema.json",
+        applies=_not_seed,
+    ),
+    "catalog": Exporter("catalog", to_catalog, lambda c: f"{generated_dir(c)}/catalog.json"),
+    "dbt_sources": Exporter(
+        "dbt_sources",
+        to_dbt_sources,
+        sources_path,
+        render=render_yaml,
+        applies=_not_seed,
+        merge=merge_sources,
+    ),
+    "dag": Exporter("dag", to_dag_file, dag_path, render=str, applies=_not_seed),
+}

@@ -1,0 +1,395 @@
+"""Lint contracts: datacontract-cli's ODCS validation plus GDX's own rules.
+
+`lint(paths)` returns a `Finding` (file, line, rule id, message, severity) per problem, in file
+order. Rule ids:
+
+- `odcs`: not valid against the ODCS JSON Schema (datacontract-cli, offline, via its Python API;
+  the `datacontract` CLI is the fallback if the API cannot be imported).
+- `model`: cannot be read as a GDX contract (`gdx.contracts.model`: YAML, keys, types, rules).
+- `id-path`: id must be `<agency>.<dataset>` and the file `contracts/<agency>/<dataset>.yaml`.
+- `topic`: topic must be `gdx.<agency>.<dataset>.v<major>` (seeds: no topic).
+- `snake-case`: property names (and agency, dataset) are snake_case.
+- `pii`: a `thai_citizen_id` property declares `pii`.
+- `gd-catalog`: the required GD-Catalog fields are present; `first_year_of_data` is a plausible
+  Buddhist Era year.
+- `primary-key`: a primary key exists, its properties are required, positions are distinct.
+- `sla-freshness`: non-seed contracts declare a freshness SLA with a duration.
+- `enum`: enums are non-empty, distinct and of the property's type.
+- `range`: minimum ≤ maximum, minLength ≤ maxLength.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gdx.contracts.model import Contract, ContractError, Lines, _line, parse_contract, yaml_lines
+
+GD_CATALOG_REQUIRED = (
+    "data_type",
+    "objective",
+    "update_frequency_unit",
+    "update_frequency_interval",
+    "geo_coverage",
+    "data_category",
+    "data_classification",
+    "license_id",
+    "accessible_condition",
+    "first_year_of_data",
+)
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+FIRST_BE_YEAR = 2400  # 1857 CE: older than any digital government dataset
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    line: int | None
+    rule: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: [{self.rule}] {self.message}"
+
+
+# --- datacontract-cli ---------------------------------------------------------------------------
+
+
+def _odcs_line(raw: Any, lines: Lines, dotted: str) -> int | None:
+    """Line of a datacontract-cli error path like `data.schema.t.properties.a.logicalType`."""
+    segments = dotted.split(".")
+    if segments and segments[0] == "data":
+        segments = segments[1:]
+    path: list[str | int] = []
+    node = raw
+    for seg in segments:
+        if isinstance(node, list):
+            index = next(
+                (i for i, item in enumerate(node) if isinstance(item, dict) and str(item.get("name")) == seg),
+                None,
+            )
+            if index is None and seg.isdigit() and int(seg) < len(node):
+                index = int(seg)
+            if index is None:
+                break
+            path.append(index)
+            node = node[index]
+        elif isinstance(node, dict) and seg in node:
+            path.append(seg)
+            node = node[seg]
+        else:
+            break
+    return _line(lines, *path) if path else None
+
+
+def _datacontract_api(path: Path) -> list[tuple[str, str]]:
+    """(result, reason) of every non-passed datacontract-cli lint check."""
+    from datacontract.data_contract import DataContract
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        run = DataContract(data_contract_file=str(path), all_errors=True).lint()
+    out = []
+    for check in run.checks:
+        result = getattr(check.result, "value", str(check.result))
+        if result != "passed":
+            out.append((result, check.reason or check.name or "invalid"))
+    return out
+
+
+def _datacontract_cli(path: Path) -> list[tuple[str, str]]:
+    exe = shutil.which("datacontract", path=str(Path(sys.executable).parent)) or shutil.which("datacontract")
+    if exe is None:
+        return [("error", "datacontract-cli is not installed (neither its Python API nor its CLI)")]
+    proc = subprocess.run([exe, "lint", str(path)], capture_output=True, text=True, check=False)
+    if proc.returncode == 0:
+        return []
+    text = " ".join((proc.stdout + proc.stderr).split())
+    return [("failed", text[-500:] or f"datacontract lint exited with {proc.returncode}")]
+
+
+def odcs_findings(path: Path, raw: Any = None, lines: Lines | None = None) -> list[Finding]:
+    """datacontract-cli's ODCS validation of one file, as findings."""
+    try:
+        problems = _datacontract_api(path)
+    except ImportError:
+        problems = _datacontract_cli(path)
+    findings = []
+    for result, reason in problems:
+        match = re.match(r"^(data(?:\.[^\s:]+)*):\s*(.*)$", reason)
+        line = _odcs_line(raw, lines or {}, match.group(1)) if match and raw is not None else None
+        severity = "warning" if result == "warning" else "error"
+        findings.append(Finding(str(path), line, "odcs", reason, severity))
+    return findings
+
+
+# --- GDX rules ----------------------------------------------------------------------------------
+
+
+def _prop_line(lines: Lines, contract: Contract, name: str, key: str | None = None) -> int | None:
+    for i, prop in enumerate(contract.properties):
+        if prop.name == name:
+            return _line(lines, "schema", 0, "properties", i, *((key,) if key else ()))
+    return None
+
+
+def _custom_line(lines: Lines, contract: Contract, key: str) -> int | None:
+    for i, item in enumerate(contract.raw.get("customProperties") or []):
+        if isinstance(item, dict) and item.get("property") == key:
+            return _line(lines, "customProperties", i)
+    return _line(lines, "customProperties")
+
+
+def _value_matches(logical_type: str, value: Any) -> bool:
+    if logical_type in {"string", "date", "timestamp"}:
+        return isinstance(value, str)
+    if logical_type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if logical_type == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if logical_type == "boolean":
+        return isinstance(value, bool)
+    return True
+
+
+def _comparable_bound(value: Any) -> Any:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if value is not None else None
+
+
+def gdx_findings(
+    contract: Contract, path: Path, lines: Lines, contracts_root: Path | None = None
+) -> list[Finding]:
+    """GDX's own rules on a parsed contract."""
+    f: list[Finding] = []
+    file = str(path)
+
+    def add(rule: str, message: str, line: int | None, severity: str = "error") -> None:
+        f.append(Finding(file, line, rule, message, severity))
+
+    # identity and location
+    expected_id = f"{contract.agency}.{contract.dataset}"
+    if contract.id != expected_id:
+        add("id-path", f"id {contract.id!r} must be {expected_id!r} (<agency>.<dataset>)", _line(lines, "id"))
+    for what, value in (("agency", contract.agency), ("dataset", contract.dataset)):
+        if not SNAKE_CASE.match(value):
+            add("snake-case", f"{what} {value!r} is not snake_case", _custom_line(lines, contract, what))
+    if path.stem != contract.dataset or path.parent.name != contract.agency:
+        add(
+            "id-path",
+            f"file must be contracts/{contract.agency}/{contract.dataset}.yaml (is …/{path.parent.name}/{path.name})",
+            1,
+        )
+    elif contracts_root is not None and path.resolve().parent.parent != contracts_root.resolve():
+        add("id-path", f"file must sit directly under {contracts_root}/{contract.agency}/", 1)
+
+    # topic
+    expected_topic = f"gdx.{contract.agency}.{contract.dataset}.v{contract.major}"
+    if contract.is_seed:
+        if contract.topic:
+            add(
+                "topic",
+                "a seed (reference data) has no Kafka topic; remove kafkaTopic",
+                _custom_line(lines, contract, "kafkaTopic"),
+            )
+    elif contract.topic != expected_topic:
+        add(
+            "topic",
+            f"topic {contract.topic!r} must be {expected_topic!r} (gdx.<agency>.<dataset>.v<major>)",
+            _custom_line(lines, contract, "kafkaTopic"),
+        )
+
+    # properties
+    for prop in contract.properties:
+        if not SNAKE_CASE.match(prop.name):
+            add(
+                "snake-case",
+                f"property {prop.name!r} is not snake_case",
+                _prop_line(lines, contract, prop.name, "name"),
+            )
+        if prop.semantic_type == "thai_citizen_id" and not prop.pii:
+            add(
+                "pii",
+                f"property {prop.name!r} holds Thai citizen ids (semanticType thai_citizen_id) but declares no pii handling (pii: pseudonymise)",
+                _prop_line(lines, contract, prop.name),
+            )
+        if prop.enum is not None:
+            line = _prop_line(lines, contract, prop.name, "customProperties")
+            if not prop.enum:
+                add("enum", f"property {prop.name!r}: enum is empty", line)
+            if len(set(map(repr, prop.enum))) != len(prop.enum):
+                add("enum", f"property {prop.name!r}: enum has duplicate values", line)
+            wrong = [v for v in prop.enum if not _value_matches(prop.logical_type, v)]
+            if wrong:
+                add("enum", f"property {prop.name!r}: enum values {wrong} are not {prop.logical_type}", line)
+        lo, hi = _comparable_bound(prop.minimum), _comparable_bound(prop.maximum)
+        if lo is not None and hi is not None and type(lo) is type(hi) and lo > hi:
+            add(
+                "range",
+                f"property {prop.name!r}: minimum {prop.minimum} > maximum {prop.maximum}",
+                _prop_line(lines, contract, prop.name, "logicalTypeOptions"),
+            )
+        elif lo is not None and hi is not None and isinstance(lo, int | float) != isinstance(hi, int | float):
+            add(
+                "range",
+                f"property {prop.name!r}: minimum and maximum are of different types",
+                _prop_line(lines, contract, prop.name, "logicalTypeOptions"),
+            )
+        if prop.min_length is not None and prop.max_length is not None and prop.min_length > prop.max_length:
+            add(
+                "range",
+                f"property {prop.name!r}: minLength {prop.min_length} > maxLength {prop.max_length}",
+                _prop_line(lines, contract, prop.name, "logicalTypeOptions"),
+            )
+
+    # primary key
+    keys = [p for p in contract.properties if p.primary_key]
+    if not keys:
+        add("primary-key", "no property is marked primaryKey: true", _line(lines, "schema", 0, "properties"))
+    for prop in keys:
+        if not prop.required:
+            add(
+                "primary-key",
+                f"primary-key property {prop.name!r} must be required",
+                _prop_line(lines, contract, prop.name),
+            )
+    positions = [p.primary_key_position for p in keys]
+    if len(keys) > 1 and len(set(positions)) != len(positions):
+        add(
+            "primary-key",
+            f"primaryKeyPosition values {positions} must be distinct",
+            _prop_line(lines, contract, keys[0].name),
+        )
+
+    # SLA
+    if not contract.is_seed:
+        freshness = [s for s in contract.sla if s.property == "freshness"]
+        if not freshness:
+            add(
+                "sla-freshness",
+                "no freshness SLA (slaProperties: property: freshness, value, unit)",
+                _line(lines, "slaProperties") or 1,
+            )
+        elif contract.freshness is None:
+            add(
+                "sla-freshness",
+                f"freshness SLA has no usable duration (value {freshness[0].value!r}, unit {freshness[0].unit!r}; units: s, min, h, d)",
+                _line(lines, "slaProperties"),
+            )
+
+    # GD-Catalog
+    gd_line = _custom_line(lines, contract, "gdCatalog")
+    for key in GD_CATALOG_REQUIRED:
+        value = contract.gd_catalog.get(key)
+        if value is None or (isinstance(value, str | list) and not value):
+            add(
+                "gd-catalog",
+                f"GD-Catalog field {key!r} is missing",
+                _line(lines, "customProperties", _index(contract, "gdCatalog"), "value", key) or gd_line,
+            )
+    year = contract.gd_catalog.get("first_year_of_data")
+    if year is not None:
+        year_line = (
+            _line(lines, "customProperties", _index(contract, "gdCatalog"), "value", "first_year_of_data")
+            or gd_line
+        )
+        this_be = date.today().year + 543
+        try:
+            y = int(str(year))
+        except ValueError:
+            add("gd-catalog", f"first_year_of_data {year!r} is not a year", year_line)
+        else:
+            if 1900 <= y <= date.today().year:
+                add(
+                    "gd-catalog",
+                    f"first_year_of_data {y} looks like a CE year; use the Buddhist Era year {y + 543}",
+                    year_line,
+                )
+            elif not FIRST_BE_YEAR <= y <= this_be:
+                add(
+                    "gd-catalog",
+                    f"first_year_of_data {y} is not a plausible Buddhist Era year ({FIRST_BE_YEAR}–{this_be})",
+                    year_line,
+                )
+    return f
+
+
+def _index(contract: Contract, key: str) -> int:
+    for i, item in enumerate(contract.raw.get("customProperties") or []):
+        if isinstance(item, dict) and item.get("property") == key:
+            return i
+    return -1
+
+
+def lint_file(path: Path | str, contracts_root: Path | str | None = None, odcs: bool = True) -> list[Finding]:
+    """All findings for one contract file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Finding(str(path), None, "model", f"cannot read: {getattr(exc, 'strerror', None) or exc}")]
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [
+            Finding(
+                str(path),
+                mark.line + 1 if mark else None,
+                "model",
+                f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
+            )
+        ]
+    lines = yaml_lines(text)
+    findings = odcs_findings(path, raw, lines) if odcs else []
+    try:
+        contract = parse_contract(raw, path, lines)
+    except ContractError as exc:
+        return [*findings, Finding(str(path), exc.line, "model", exc.reason)]
+    root = Path(contracts_root) if contracts_root is not None else None
+    return findings + gdx_findings(contract, path, lines, root)
+
+
+def lint(paths: Iterable[Path | str] | None = None, odcs: bool = True) -> list[Finding]:
+    """Lint contract files (and directories, recursively, skipping `_*` folders); default: all contracts."""
+    from gdx.contracts.model import contract_paths
+    from gdx.settings import Settings
+
+    root = Settings.from_env().contracts_dir
+    files: list[Path] = []
+    for p in [root] if paths is None else [Path(x) for x in paths]:
+        if p.is_dir():
+            files += (
+                contract_paths(p)
+                if p.resolve() == root.resolve()
+                else sorted(
+                    f
+                    for f in p.rglob("*.yaml")
+                    if not any(part.startswith("_") for part in f.relative_to(p).parts)
+                )
+            )
+        else:
+            files.append(p)
+    findings: list[Finding] = []
+    for file in files:
+        under_root = root.resolve() in file.resolve().parents
+        findings += lint_file(file, root if under_root else None, odcs=odcs)
+    return findings
