@@ -33,10 +33,10 @@ kafka-jars: $(STAMP) ## Assemble the Kafka broker jars from Maven Central (cache
 	@$(BIN)/python -c "from gdx.kafka_local import ensure_jars; print('kafka jars:', ensure_jars())"
 
 browser: ## Install Debian's Chromium for the dashboard browser test (root only; otherwise that test skips)
-	@if command -v chromium >/dev/null; then :; \
+	@if command -v chromium >/dev/null && fc-list :lang=th | grep -q .; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing chromium (Debian package) for the browser test"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null) \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-tlwg-loma-otf >/dev/null) \
 	    || echo "warning: could not install chromium; the browser test will be skipped"; \
 	else echo "note: chromium missing and not root; the browser test will be skipped"; fi
 

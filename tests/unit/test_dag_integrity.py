@@ -14,7 +14,7 @@ DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"
 def dag_bag():
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS_DIR), include_examples=False, safe_mode=False)
+    return DagBag(dag_folder=str(DAGS_DIR), safe_mode=False)
 
 
 def test_there_are_dags() -> None:
