@@ -1,0 +1,377 @@
+"""The catalog: one CKAN package dict per contract, enriched with the marts' live figures.
+
+Metadata comes from the contracts (`to_catalog`, the same function `gdx contracts generate` writes
+`catalog.json` with); row counts, time coverage, freshness and quality come from
+`mart_open_data_catalog` and `mart_data_quality`. Packages are shaped like CKAN 2.10 `package_show`
+results from data.go.th: the GD-Catalog fields are top-level keys (ckanext-scheming style) and are
+repeated in the classic `extras` list for clients that only read extras.
+
+Access: a dataset whose contract is not public (`Contract.access_level != "public"`) is listed with
+its metadata but has no resources, and its download URLs answer 403.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gdx.contracts.exporters.catalog import to_catalog
+from gdx.contracts.model import Contract, contract_paths, load_all
+from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
+
+_NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
+
+# CKAN core keys and the GDX bookkeeping keys: everything else to_catalog emits is a GD-Catalog
+# field and goes to `extras` as well.
+_NOT_EXTRAS = {
+    "name",
+    "title",
+    "title_en",
+    "notes",
+    "owner_org",
+    "maintainer",
+    "maintainer_email",
+    "tags",
+    "columns",
+    "owner_org_title",
+    "owner_org_title_en",
+    "license_id",
+}
+
+LICENSES: dict[str, tuple[str, str | None]] = {
+    # license_id → (title, url); data.go.th's own ids first. URLs only where the licence has one.
+    "Open Data Common": ("Open Data Common", None),
+    "License not specified": ("License not specified", None),
+    "cc-by": ("Creative Commons Attribution", "http://www.opendefinition.org/licenses/cc-by"),
+    "cc-by-4.0": ("Creative Commons Attribution 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+    "cc-zero": ("Creative Commons CCZero", "http://www.opendefinition.org/licenses/cc-zero"),
+}
+OPEN_LICENSES = {"Open Data Common", "cc-by", "cc-by-4.0", "cc-zero"}
+
+DOWNLOAD_FORMATS: tuple[tuple[str, str, str], ...] = (
+    # (extension, CKAN format, media type)
+    ("csv", "CSV", "text/csv"),
+    ("parquet", "Parquet", "application/vnd.apache.parquet"),
+)
+
+
+def stable_id(kind: str, key: str) -> str:
+    """A UUID that stays the same across restarts (CKAN ids are UUIDs; clients store them)."""
+    return str(uuid.uuid5(_NS, f"{kind}:{key}"))
+
+
+def ckan_time(value: Any) -> str | None:
+    """CKAN's timestamp form: naive UTC ISO 8601 with microseconds; dates become midnight."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds")
+    return f"{iso(value)}T00:00:00.000000"
+
+
+def mart_contract_id(row: Row, contracts: dict[str, Contract]) -> str | None:
+    """Which contract a mart row is about, whichever way the mart names the dataset."""
+    for key in ("contract_id", "dataset_id", "dataset"):
+        value = row.get(key)
+        if isinstance(value, str) and value in contracts:
+            return value
+    agency, dataset = row.get("agency"), row.get("dataset")
+    if agency and dataset and f"{agency}.{dataset}" in contracts:
+        return f"{agency}.{dataset}"
+    for key in ("name", "package_name", "dataset_name", "slug"):
+        value = row.get(key)
+        if isinstance(value, str):
+            for contract in contracts.values():
+                if value in (to_catalog(contract)["name"], contract.slug):
+                    return contract.id
+    return None
+
+
+@dataclass
+class DatasetStats:
+    """What the marts say about one dataset (all optional: a dataset may not have landed yet)."""
+
+    row_count: int | None = None
+    rows_quarantined: int | None = None
+    share_valid: float | None = None
+    quality_score: float | None = None
+    temporal_start: str | None = None
+    temporal_end: str | None = None
+    last_updated: str | None = None
+    freshness_status: str | None = None
+    hours_since_update: float | None = None
+    kpis: list[str] = field(default_factory=list)
+    provinces: list[str] = field(default_factory=list)
+
+
+def _stats(catalog_row: Row, quality_row: Row) -> DatasetStats:
+    both = {**quality_row, **{k: v for k, v in catalog_row.items() if v is not None}}
+    rows = pick(both, "row_count", "current_rows", "rows_landed", "rows")
+    quarantined = pick(quality_row, "rows_quarantined", "quarantined")
+    share = as_float(pick(quality_row, "share_valid", "valid_share", "pct_valid"))
+    score = as_float(pick(both, "quality_score", "share_valid"))
+    return DatasetStats(
+        row_count=int(rows) if as_float(rows) is not None else None,
+        rows_quarantined=int(quarantined) if as_float(quarantined) is not None else None,
+        share_valid=share,
+        quality_score=score,
+        temporal_start=iso(pick(both, "time_coverage_start", "data_start_date", "temporal_start")),
+        temporal_end=iso(pick(both, "time_coverage_end", "data_end_date", "temporal_end")),
+        last_updated=iso(
+            pick(both, "last_updated_at", "last_updated", "newest_ingested_at", "last_landed_at")
+        ),
+        freshness_status=pick(both, "freshness_status", "freshness"),
+        hours_since_update=as_float(
+            pick(both, "hours_since_last_ingest", "hours_since_last_landed", "hours_since_update")
+        ),
+        kpis=as_list(pick(catalog_row, "kpi_codes", "kpis")),
+        provinces=as_list(pick(catalog_row, "pilot_provinces", "provinces")),
+    )
+
+
+def organization(contract: Contract, agencies: dict[str, Row]) -> dict[str, Any]:
+    owner = contract.owner_agency
+    code = str(owner.get("code") or contract.agency)
+    ref = agencies.get(code, {})
+    ministry = ref.get("ministry_th") or ""
+    return {
+        "id": stable_id("organization", code),
+        "name": code,
+        "title": str(owner.get("name_th") or ref.get("name_th") or code),
+        "title_en": str(owner.get("name_en") or ref.get("name_en") or code),
+        "display_name": str(owner.get("name_th") or ref.get("name_th") or code),
+        "type": "organization",
+        "description": " / ".join(
+            x for x in (ministry, str(owner.get("ministry_en") or ref.get("ministry_en") or "")) if x
+        ),
+        "image_url": "",
+        "email": str(owner.get("email") or ref.get("email") or ""),
+        "website": str(ref.get("website") or ""),
+        "created": None,
+        "is_organization": True,
+        "approval_status": "approved",
+        "state": "active",
+    }
+
+
+def _extra_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def build_package(
+    contract: Contract, stats: DatasetStats, org: dict[str, Any], base_url: str, modified_fallback: str
+) -> dict[str, Any]:
+    """The CKAN package dict of one dataset (pure; `base_url` makes resource URLs absolute)."""
+    entry = to_catalog(contract)
+    name = entry["name"]
+    package_id = stable_id("package", contract.id)
+    license_id = str(contract.gd_catalog.get("license_id") or "License not specified")
+    license_title, license_url = LICENSES.get(license_id, (license_id, None))
+    modified = ckan_time(stats.last_updated) or modified_fallback
+    public = contract.access_level == "public"
+    resources = []
+    if public:
+        for position, (ext, fmt, mimetype) in enumerate(DOWNLOAD_FORMATS):
+            resources.append(
+                {
+                    "id": stable_id("resource", f"{contract.id}.{ext}"),
+                    "package_id": package_id,
+                    "name": f"{entry['title']} ({fmt})",
+                    "description": f"{contract.title_en}: all landed rows, {fmt}",
+                    "format": fmt,
+                    "mimetype": mimetype,
+                    "url": f"{base_url}/download/{name}.{ext}",
+                    "url_type": None,
+                    "position": position,
+                    "state": "active",
+                    "created": modified,
+                    "last_modified": modified,
+                    "datastore_active": False,
+                }
+            )
+    tags = [
+        {
+            "id": stable_id("tag", t["name"]),
+            "name": t["name"],
+            "display_name": t["name"],
+            "state": "active",
+            "vocabulary_id": None,
+        }
+        for t in entry.get("tags", [])
+    ]
+    package: dict[str, Any] = {
+        "id": package_id,
+        "name": name,
+        "title": entry["title"],
+        "title_en": entry.get("title_en"),
+        "notes": entry.get("notes") or "",
+        "type": "dataset",
+        "state": "active",
+        "private": False,
+        "url": f"{base_url}/dataset/{name}",
+        "version": contract.version,
+        "author": org["title"],
+        "author_email": org["email"],
+        "maintainer": entry.get("maintainer"),
+        "maintainer_email": entry.get("maintainer_email"),
+        "license_id": license_id,
+        "license_title": license_title,
+        "license_url": license_url,
+        "isopen": license_id in OPEN_LICENSES and public,
+        "owner_org": org["id"],
+        "organization": org,
+        "groups": [],
+        "tags": tags,
+        "num_tags": len(tags),
+        "resources": resources,
+        "num_resources": len(resources),
+        "metadata_created": modified,
+        "metadata_modified": modified,
+        "relationships_as_object": [],
+        "relationships_as_subject": [],
+    }
+    gd_fields: dict[str, Any] = {k: v for k, v in entry.items() if k not in _NOT_EXTRAS and k not in package}
+    if stats.temporal_end and "last_year_of_data" not in gd_fields:
+        gd_fields["last_year_of_data"] = int(stats.temporal_end[:4]) + 543  # GD-Catalog years are BE
+    gd_fields.update(
+        {
+            "row_count": stats.row_count,
+            "rows_quarantined": stats.rows_quarantined,
+            "share_valid": stats.share_valid,
+            "quality_score": stats.quality_score,
+            "temporal_start": stats.temporal_start,
+            "temporal_end": stats.temporal_end,
+            "last_updated": stats.last_updated,
+            "freshness_status": stats.freshness_status or "unknown",
+            "hours_since_update": stats.hours_since_update,
+            "kpis": stats.kpis,
+            "coverage_provinces": stats.provinces or list(contract.pilot_provinces),
+        }
+    )
+    package.update(gd_fields)
+    package["extras"] = [{"key": k, "value": _extra_value(v)} for k, v in gd_fields.items() if v is not None]
+    package["columns"] = entry.get("columns", [])
+    return package
+
+
+def _read_agencies(contracts: dict[str, Contract], root: Path) -> dict[str, Row]:
+    """The reference agencies seed (website, ministry in Thai), when the repository has it."""
+    import csv
+
+    ref = contracts.get("ref.agencies")
+    if ref is None:
+        return {}
+    path = root / ref.seed_path  # repo-relative; the repository is the contracts folder's parent
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return {row["code"]: row for row in csv.DictReader(handle) if row.get("code")}
+    except (OSError, KeyError):
+        return {}
+
+
+class Catalog:
+    """Contracts + marts → packages, rebuilt when a contract file or a mart changes."""
+
+    def __init__(self, contracts_dir: Path, marts: MartStore) -> None:
+        self.contracts_dir = Path(contracts_dir)
+        self.marts = marts
+        self._lock = threading.Lock()
+        self._contracts_sig: Any = None
+        self.contracts: dict[str, Contract] = {}
+        self._agencies: dict[str, Row] = {}
+        self._built: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+
+    def _contracts_signature(self) -> tuple[Any, ...]:
+        sig = []
+        for path in contract_paths(self.contracts_dir):
+            try:
+                sig.append((str(path), path.stat().st_mtime_ns))
+            except OSError:
+                continue
+        return tuple(sig)
+
+    def _refresh_contracts(self) -> Any:
+        sig = self._contracts_signature()
+        if sig != self._contracts_sig:
+            self.contracts = load_all(self.contracts_dir)
+            self._agencies = _read_agencies(self.contracts, self.contracts_dir.parent)
+            self._contracts_sig = sig
+            self._built.clear()
+        return sig
+
+    def packages(self, base_url: str) -> list[dict[str, Any]]:
+        """All packages, sorted by name. Callers must not mutate them."""
+        with self._lock:
+            sig = (self._refresh_contracts(), self.marts.signature())
+            cached = self._built.get(base_url)
+            if cached is not None and cached[0] == sig:
+                return cached[1]
+            packages = self._build(base_url)
+            if len(self._built) >= 8:  # one entry per Host a client sent: keep the cache bounded
+                self._built.clear()
+            self._built[base_url] = (sig, packages)
+            return packages
+
+    def stats(self) -> dict[str, DatasetStats]:
+        """Mart figures per contract id."""
+        catalog_rows: dict[str, Row] = {}
+        for row in self.marts.rows(CATALOG_MART):
+            cid = mart_contract_id(row, self.contracts)
+            if cid:
+                catalog_rows[cid] = row
+        quality_rows: dict[str, Row] = {}
+        for row in self.marts.rows(QUALITY_MART):
+            cid = mart_contract_id(row, self.contracts)
+            if cid:
+                quality_rows[cid] = row
+        kpis_by_dataset: dict[str, set[str]] = {}
+        for row in self.marts.rows(KPI_MART):
+            code = pick(row, "kpi_code", "kpi_id", "kpi")
+            for source in as_list(pick(row, "source_datasets", "source_dataset", "sources")):
+                kpis_by_dataset.setdefault(source, set()).add(str(code))
+        out = {}
+        for cid in self.contracts:
+            stats = _stats(catalog_rows.get(cid, {}), quality_rows.get(cid, {}))
+            if not stats.kpis:
+                name = to_catalog(self.contracts[cid])["name"]
+                found = kpis_by_dataset.get(cid, set()) | kpis_by_dataset.get(name, set())
+                stats.kpis = sorted(found)
+            out[cid] = stats
+        return out
+
+    def _build(self, base_url: str) -> list[dict[str, Any]]:
+        stats = self.stats()
+        packages = []
+        for cid, contract in self.contracts.items():
+            try:
+                mtime = contract.path.stat().st_mtime if contract.path else 0.0
+            except OSError:
+                mtime = 0.0
+            fallback = ckan_time(datetime.fromtimestamp(mtime, UTC)) or ""
+            org = organization(contract, self._agencies)
+            packages.append(build_package(contract, stats[cid], org, base_url, fallback))
+        return sorted(packages, key=lambda p: p["name"])
+
+    def find(self, base_url: str, key: str) -> dict[str, Any] | None:
+        """A package by CKAN name, id, or contract id."""
+        for package in self.packages(base_url):
+            if key in (package["name"], package["id"], package.get("contract_id")):
+                return package
+        return None
+
+    def contract_for(self, package: dict[str, Any]) -> Contract:
+        return self.contracts[package["contract_id"]]

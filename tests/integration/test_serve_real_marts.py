@@ -1,0 +1,174 @@
+"""End to end over the real dbt project: fixture lake → `dbt build` → exports → the served dashboard.
+
+The shared deterministic lake (gdx.testing.bronze_fixtures) is built with the repository's dbt
+project into a throwaway warehouse; the dashboard and the CKAN API must then show exactly what the
+exported marts hold. Everything is written under the test's temporary folder (own dbt target and
+log paths), so a developer's warehouse is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import ckanapi
+import pyarrow.parquet as pq
+import pytest
+
+from gdx.serve.config import ServeSettings
+from gdx.serve.kpis import PILOT_CODES
+from tests.integration.serve_fixtures import CONTRACTS_DIR, REPO_ROOT, ServerThread, free_port
+
+DBT = Path(sys.executable).parent / "dbt"
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.skipif(not DBT.exists(), reason="dbt is not installed in this environment"),
+]
+
+
+@pytest.fixture(scope="module")
+def real_marts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from gdx.testing.bronze_fixtures import write_fixture_lake
+
+    root = tmp_path_factory.mktemp("real-marts")
+    lake, exports = root / "lake", root / "exports"
+    exports.mkdir()
+    write_fixture_lake(lake, CONTRACTS_DIR)
+    env = os.environ.copy()
+    env.update(
+        GDX_WAREHOUSE=str(root / "onedata.duckdb"),
+        GDX_EXPORT_DIR=str(exports),
+        GDX_LAKE_ROOT=str(lake),
+        GDX_CONTRACTS_DIR=str(CONTRACTS_DIR),
+        DBT_PROFILES_DIR=str(REPO_ROOT / "dbt_project"),
+    )
+    done = subprocess.run(
+        [
+            str(DBT),
+            "build",
+            "--exclude",
+            "resource_type:test",
+            "--no-partial-parse",
+            "--target-path",
+            str(root / "target"),
+            "--log-path",
+            str(root / "logs"),
+        ],
+        cwd=REPO_ROOT / "dbt_project",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    return {"root": root, "lake": lake, "exports": exports, "warehouse": root / "onedata.duckdb"}
+
+
+@pytest.fixture(scope="module")
+def real_url(real_marts: dict[str, Path]) -> Any:
+    settings = ServeSettings(
+        port=free_port(),
+        warehouse=real_marts["warehouse"],
+        export_dir=real_marts["exports"],
+        contracts_dir=CONTRACTS_DIR,
+        lake_root=str(real_marts["lake"]),
+    )
+    with ServerThread(settings) as server:
+        yield server.url
+
+
+class _Kpis(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], float] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "data-kpi" in a and a["data-value"]:
+            self.values[(a["data-province"], a["data-kpi"])] = float(a["data-value"])
+
+
+def _expected(exports: Path, provinces: tuple[str, ...]) -> dict[tuple[str, str], float]:
+    """Latest complete month with a value, per agenda KPI of each pilot province — read independently."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in pq.read_table(exports / "mart_provincial_kpi.parquet").to_pylist():
+        if (
+            row["province_iso"] in provinces
+            and row["period_type"] == "month"
+            and row["is_agenda_pilot"]
+            and row["is_period_complete"]
+            and row["value"] is not None
+        ):
+            key = (row["province_iso"], row["kpi_code"])
+            if key not in best or row["period_start"] > best[key]["period_start"]:
+                best[key] = row
+    return {key: row["value"] for key, row in best.items()}
+
+
+def _shown(url: str) -> dict[tuple[str, str], float]:
+    import requests
+
+    parser = _Kpis()
+    parser.feed(requests.get(url, timeout=60).text)
+    return parser.values
+
+
+def test_dashboard_shows_the_real_marts(real_url: str, real_marts: dict[str, Path]) -> None:
+    expected = _expected(real_marts["exports"], PILOT_CODES)
+    assert {p for p, _ in expected} == set(PILOT_CODES), "every pilot province has KPI values"
+    assert _shown(f"{real_url}/") == expected
+    for code in PILOT_CODES:
+        shown = _shown(f"{real_url}/province/{code}")
+        assert {k: v for k, v in shown.items() if k in expected} == {
+            k: v for k, v in expected.items() if k[0] == code
+        }
+
+
+def test_catalog_shows_the_real_catalog_mart(real_url: str, real_marts: dict[str, Path]) -> None:
+    client = ckanapi.RemoteCKAN(real_url)
+    rows = pq.read_table(real_marts["exports"] / "mart_open_data_catalog.parquet").to_pylist()
+    assert sorted(client.action.package_list()) == sorted(r["ckan_name"] for r in rows)
+    for row in rows:
+        package = client.action.package_show(id=row["ckan_name"])
+        assert package["contract_id"] == row["dataset_id"]
+        assert package["row_count"] == row["row_count"]
+        assert package["quality_score"] == row["quality_score"]
+        assert package["freshness_status"] == row["freshness_status"]
+        assert package["kpis"] == list(row["kpi_codes"])
+        assert bool(package["resources"]) == (row["access_level"] == "public")
+
+
+def test_real_downloads_match_current_rows(real_url: str, real_marts: dict[str, Path]) -> None:
+    import io
+
+    import requests
+
+    quality = pq.read_table(real_marts["exports"] / "mart_data_quality.parquet").to_pylist()
+    client = ckanapi.RemoteCKAN(real_url)
+    for row in quality:
+        package = client.action.package_show(id=row["contract_id"])
+        if not package["resources"]:
+            continue
+        url = {r["format"]: r["url"] for r in package["resources"]}["Parquet"]
+        table = pq.read_table(io.BytesIO(requests.get(url, timeout=120).content))
+        assert table.num_rows == row["current_rows"], row["contract_id"]  # dbt's current state, same rows
+
+
+@pytest.mark.browser
+def test_real_dashboard_in_chromium(real_url: str, real_marts: dict[str, Path]) -> None:
+    from tests.integration.test_serve_browser import CHROMIUM, rendered_dom, screenshot
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    parser = _Kpis()
+    parser.feed(rendered_dom(f"{real_url}/"))
+    assert parser.values == _expected(real_marts["exports"], PILOT_CODES)
+    screenshot(f"{real_url}/", "real_marts_overview_th.png", "1400,1500")
+    for code in PILOT_CODES:
+        screenshot(f"{real_url}/province/{code}?lang=en", f"real_marts_province_{code}_en.png", "1400,1500")
