@@ -55,6 +55,7 @@ def demo_env(settings: Settings) -> dict[str, str]:
     env.setdefault("AIRFLOW_HOME", str(settings.state_dir / "airflow"))
     env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO_ROOT / "dags"))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     if not env.get("GDX_PII_KEY"):
         # The key is configuration: generated once into the git-ignored state folder, never in code.
         key_file = settings.state_dir / "pii.key"
