@@ -1,0 +1,197 @@
+"""`gdx ingest` (topic → validated bronze/quarantine, exactly once), `gdx replay` and `gdx status`.
+
+The same code path as the Airflow ingestion task (`gdx.ingest.runner.run_ingest`), without Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import typer
+
+from gdx.cli.errors import fail
+
+BOOTSTRAP_HELP = "Kafka address (default: KAFKA_BOOTSTRAP_SERVERS, else the local broker of `gdx kafka up`)."
+
+
+def _bootstrap(option: str | None) -> str:
+    from gdx.ingest.runner import resolve_bootstrap
+
+    try:
+        return resolve_bootstrap(option)
+    except Exception as exc:  # BrokerError: says how to start the broker
+        raise fail(str(exc)) from None
+
+
+def _run_table(summary: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{summary.contract_id} ← {summary.topic}")
+    table.add_column("")
+    table.add_column("records", justify="right")
+    table.add_row("read", f"{summary.rows_in:,}")
+    table.add_row("landed (bronze)", f"{summary.rows_landed:,}", style="green")
+    table.add_row("quarantined", f"{summary.rows_quarantined:,}", style="yellow" if summary.rows_quarantined else None)
+    for rule, n in summary.quarantined_by_rule.most_common(10):
+        table.add_row(f"  {rule}", f"{n:,}", style="yellow")
+    table.add_row("batches (partition ranges)", f"{len(summary.batches):,}")
+    if summary.recovered_files:
+        table.add_row("uncommitted files removed", f"{summary.recovered_files:,}", style="magenta")
+    console.print(table)
+    if summary.batches:
+        batches = Table(title="batches")
+        for col in ("batch id", "ingest_date", "in", "landed", "quarantined"):
+            batches.add_column(col, justify="left" if col in ("batch id", "ingest_date") else "right")
+        for b in summary.batches[-12:]:
+            batches.add_row(b.batch_id, b.ingest_date, f"{b.rows_in:,}", f"{b.rows_landed:,}", f"{b.rows_quarantined:,}")
+        console.print(batches)
+    timings = ", ".join(f"{k} {v:.2f} s" for k, v in summary.timings.items())
+    console.print(f"{summary.duration_s:.2f} s, {summary.records_per_s:,.0f} records/s ({timings})")
+    if summary.skipped_checks:
+        console.print(f"not gated at landing (event log): {', '.join(summary.skipped_checks)}", style="dim")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ingest")
+    def ingest(
+        contract_id: Annotated[str, typer.Argument(help="Contract id, e.g. pcd.air_quality_hourly.")],
+        max_records: Annotated[
+            int | None, typer.Option("--max-records", help="Stop after this many records (default: until caught up).")
+        ] = None,
+        batch_records: Annotated[
+            int | None, typer.Option("--batch-records", help="Records per batch (default 250,000).")
+        ] = None,
+        bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
+        no_dlq: Annotated[bool, typer.Option("--no-dlq", help="Do not publish dead letters.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each batch.")] = False,
+    ) -> None:
+        """Consume CONTRACT_ID's topic, validate (GX gate), land bronze/quarantine exactly once."""
+        from gdx.ingest.config import IngestConfig
+        from gdx.ingest.gate import GateError
+        from gdx.ingest.locking import LockTimeout
+        from gdx.ingest.runner import IngestError, run_ingest
+
+        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        bootstrap = _bootstrap(bootstrap_servers)
+        config = IngestConfig.from_env(
+            max_records=max_records, batch_max_records=batch_records, dlq=False if no_dlq else None
+        )
+        try:
+            summary = run_ingest(contract_id, bootstrap=bootstrap, config=config)
+        except (IngestError, LockTimeout) as exc:
+            raise fail(str(exc)) from None
+        except GateError as exc:
+            raise fail(f"validation gate stopped the batch (nothing of it landed): {exc}", code=3) from None
+        _run_table(summary)
+
+    @app.command("replay")
+    def replay(
+        contract_id: Annotated[str, typer.Argument(help="Contract id, e.g. pcd.air_quality_hourly.")],
+        from_quarantine: Annotated[
+            bool, typer.Option("--from-quarantine", help="Re-validate quarantined rows (the only source for now).")
+        ] = False,
+        batch: Annotated[
+            str | None, typer.Option("--batch", help="Only this batch id (<topic>+<partition>+<first>-<last>).")
+        ] = None,
+    ) -> None:
+        """Land quarantined rows that pass the current contract, exactly once."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from gdx.ingest.gate import GateError
+        from gdx.ingest.locking import LockTimeout
+        from gdx.ingest.replay import run_replay
+        from gdx.ingest.runner import IngestError
+
+        if not from_quarantine:
+            raise fail("say where to replay from: --from-quarantine")
+        try:
+            summary = run_replay(contract_id, batch)
+        except (IngestError, LockTimeout, GateError) as exc:
+            raise fail(str(exc)) from None
+        table = Table(title=f"replay {contract_id} from quarantine")
+        table.add_column("")
+        table.add_column("rows", justify="right")
+        table.add_row("quarantine files", f"{summary.quarantine_files:,}")
+        table.add_row("rows considered", f"{summary.rows_considered:,}")
+        table.add_row("already replayed", f"{summary.rows_already_replayed:,}")
+        table.add_row("not replayable (headers, bytes)", f"{summary.rows_not_replayable:,}")
+        table.add_row("landed now", f"{summary.rows_landed:,}", style="green")
+        for rule, n in summary.still_failing.most_common(10):
+            table.add_row(f"  still failing {rule}", f"{n:,}", style="yellow")
+        Console().print(table)
+        for path in summary.files:
+            typer.echo(path)
+
+    @app.command("status")
+    def status(
+        contract_id: Annotated[str | None, typer.Argument(help="One contract (default: all on Kafka).")] = None,
+        bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
+        no_lag: Annotated[bool, typer.Option("--no-lag", help="Do not ask the broker for consumer lag.")] = False,
+    ) -> None:
+        """Per dataset: consumer lag, last landed batch, rows landed/quarantined, share valid, freshness."""
+        from datetime import UTC, datetime
+
+        from rich.console import Console
+        from rich.table import Table
+
+        from gdx.contracts.model import ContractError, load_all
+        from gdx.ingest.lakefs import Lake
+        from gdx.ingest.status import dataset_status
+        from gdx.settings import Settings
+
+        settings = Settings.from_env()
+        try:
+            contracts = load_all(settings.contracts_dir)
+        except ContractError as exc:
+            raise fail(f"contracts could not be loaded: {exc}") from None
+        chosen = [c for cid, c in sorted(contracts.items()) if not c.is_seed and (contract_id in (None, cid))]
+        if contract_id and not chosen:
+            raise fail(f"unknown or seed contract {contract_id!r}")
+        bootstrap = None
+        if not no_lag:
+            try:
+                from gdx.ingest.runner import resolve_bootstrap
+
+                bootstrap = resolve_bootstrap(bootstrap_servers, settings)
+            except Exception:
+                bootstrap = None  # no broker: the lake still answers everything but the lag
+        lake = Lake(settings.lake_root)
+        now = datetime.now(UTC)
+        table = Table(title=f"GDX ingestion status — lake {settings.lake_root}")
+        for col in ("dataset", "lag", "last landed batch", "landed", "quarantined", "valid", "freshness (SLA)"):
+            table.add_column(col, justify="right" if col in ("lag", "landed", "quarantined", "valid") else "left")
+        for contract in chosen:
+            s = dataset_status(lake, contract, bootstrap)
+            age = s.age(now)
+            fresh = s.fresh(now)
+            sla = f"{s.freshness_sla}" if s.freshness_sla else "—"
+            freshness = "—" if age is None else f"{_age(age)} old ({sla})"
+            style = None if fresh is None else ("green" if fresh else "red")
+            table.add_row(
+                contract.id,
+                "—" if s.lag is None else f"{s.lag:,}",
+                "—" if s.last_batch_id is None else f"{s.last_batch_id}\n{s.last_landed_at:%Y-%m-%d %H:%M:%S}Z",
+                f"{s.rows_landed:,}",
+                f"{s.rows_quarantined:,}",
+                "—" if s.share_valid is None else f"{s.share_valid:.2%}",
+                f"[{style}]{freshness}[/{style}]" if style else freshness,
+            )
+        Console().print(table)
+
+
+def _age(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "in the future"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else f"{secs}s"

@@ -1,0 +1,155 @@
+"""Bounded, manually committed batches from a contract's topic (confluent-kafka / librdkafka).
+
+Consumer group `gdx.ingest.<contract id>`, `enable.auto.commit=false` (offsets are committed by
+the runner only after the lake is durable), `isolation.level=read_committed` (records of aborted
+producer transactions never land). Partitions are assigned explicitly (`assign`, not `subscribe`):
+the runner already holds the dataset lock, so there is nothing to balance, no rebalance can move a
+partition mid-batch, and the start offset of every partition is the one recovery computed.
+
+Why confluent-kafka rather than kafka-python: ~4x the records/s at a quarter of the CPU (the
+fetch and LZ4 decompression run in librdkafka's C threads, on the second core).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gdx.ingest.model import RawBatch
+
+
+class TopicMissing(RuntimeError):
+    """The contract's topic does not exist on the cluster (nothing was ever published)."""
+
+
+def group_id(contract_id: str) -> str:
+    return f"gdx.ingest.{contract_id}"
+
+
+def consumer_config(bootstrap: str, group: str) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "client.id": f"{group}.consumer",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": True,
+        # Large fetches: a batch is hundreds of thousands of ~250 B records. A single record is
+        # bounded by the broker's message.max.bytes (1 MiB locally), far below these.
+        "fetch.max.bytes": 64 * 1024 * 1024,
+        "max.partition.fetch.bytes": 16 * 1024 * 1024,
+        "queued.max.messages.kbytes": 256 * 1024,
+        "fetch.wait.max.ms": 100,
+        "socket.keepalive.enable": True,
+        "logger": _quiet_logger(),
+    }
+
+
+def _quiet_logger() -> Any:
+    import logging
+
+    return logging.getLogger("gdx.ingest.librdkafka")
+
+
+class BatchConsumer:
+    """One contract's topic, all partitions, read in bounded batches."""
+
+    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+        from confluent_kafka import Consumer
+
+        self.topic = topic
+        self.group = group
+        self._consumer = Consumer(consumer_config(bootstrap, group))
+        self._assigned: list[int] = []
+
+    def partitions(self, timeout_s: float = 15.0) -> list[int]:
+        meta = self._consumer.list_topics(self.topic, timeout=timeout_s)
+        info = meta.topics.get(self.topic)
+        if info is None or info.error is not None or not info.partitions:
+            raise TopicMissing(f"topic {self.topic} does not exist (has anything been published under this contract?)")
+        return sorted(info.partitions)
+
+    def committed(self, partitions: list[int], timeout_s: float = 15.0) -> dict[int, int | None]:
+        """The group's committed offset (next offset to read) per partition; None if none."""
+        from confluent_kafka import TopicPartition
+
+        tps = self._consumer.committed([TopicPartition(self.topic, p) for p in partitions], timeout=timeout_s)
+        return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in tps}
+
+    def watermarks(self, partition: int, timeout_s: float = 10.0) -> tuple[int, int]:
+        from confluent_kafka import TopicPartition
+
+        return self._consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=timeout_s)
+
+    def assign(self, starts: dict[int, int | None]) -> None:
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+        self._assigned = sorted(starts)
+        self._consumer.assign(
+            [TopicPartition(self.topic, p, OFFSET_BEGINNING if o is None else o) for p, o in sorted(starts.items())]
+        )
+
+    def commit(self, next_offsets: dict[int, int]) -> None:
+        """Synchronously commit `next offset to read` per partition."""
+        from confluent_kafka import TopicPartition
+
+        if not next_offsets:
+            return
+        self._consumer.commit(
+            offsets=[TopicPartition(self.topic, p, o) for p, o in sorted(next_offsets.items())], asynchronous=False
+        )
+
+    def poll_batch(
+        self, max_records: int, max_bytes: int, max_seconds: float, idle_timeout_s: float
+    ) -> tuple[RawBatch, bool]:
+        """Up to `max_records` / `max_bytes` / `max_seconds` of records; (batch, caught_up).
+
+        `caught_up` is True when every assigned partition reported its end (or nothing arrived
+        for `idle_timeout_s`): the run can stop after this batch.
+        """
+        from confluent_kafka import KafkaError, KafkaException
+
+        batch = RawBatch(self.topic)
+        at_end: set[int] = set()
+        started = time.monotonic()
+        last_data = started
+        consume = self._consumer.consume
+        while len(batch) < max_records and batch.nbytes < max_bytes:
+            elapsed = time.monotonic() - started
+            if elapsed >= max_seconds:
+                return batch, False
+            want = min(50_000, max_records - len(batch))
+            msgs = consume(num_messages=want, timeout=min(0.5, max(0.05, max_seconds - elapsed)))
+            if not msgs:
+                if time.monotonic() - last_data >= idle_timeout_s:
+                    return batch, True
+                continue
+            good = []
+            for m in msgs:
+                err = m.error()
+                if err is None:
+                    good.append(m)
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(m.partition())
+                else:
+                    raise KafkaException(err)
+            if good:
+                last_data = time.monotonic()
+                parts = [m.partition() for m in good]
+                at_end.difference_update(parts)
+                values = [m.value() for m in good]
+                batch.partitions += parts
+                batch.offsets += [m.offset() for m in good]
+                batch.timestamps += [m.timestamp()[1] for m in good]
+                batch.keys += [m.key() for m in good]
+                batch.values += values
+                batch.headers += [m.headers() for m in good]
+                batch.nbytes += sum(len(v) for v in values if v is not None)
+            if self._assigned and at_end.issuperset(self._assigned):
+                return batch, True
+        return batch, False
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,149 @@
+"""The lake as a `pyarrow.fs` filesystem: a local folder or `s3://bucket/prefix`.
+
+Durable, atomic Parquet writes — the landing protocol's building block:
+
+* local: write `.<name>.<pid>.tmp` in the target folder, flush + fsync, `os.replace` onto the
+  final name, fsync the folder. A reader (or a crash) sees the old file or the new one, never half.
+  Temp names start with "." and end in ".tmp", so Hive-style readers and `*.parquet` globs skip them.
+* S3 (or any non-local pyarrow filesystem): an object becomes visible only when its upload
+  completes, so the file is written straight to its final key; there is no rename (S3 "rename" is
+  copy + delete and not atomic). S3 has no locks either: `GDX_LAKE_ROOT=s3://…` requires a single
+  writer per dataset guaranteed outside GDX (one Airflow pool slot / `max_active_runs=1`), see
+  `gdx.ingest.locking`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gdx.ingest.faults import fault
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    path: str  # relative to the lake root, "/"-separated
+    size: int
+
+
+class Lake:
+    """Relative-path access to the lake root, whatever filesystem it is on."""
+
+    def __init__(self, root: str) -> None:
+        import pyarrow.fs as pafs
+
+        self.uri = root
+        if "://" in root and not root.startswith("file://"):
+            fs, base = pafs.FileSystem.from_uri(root)
+            self.local = False
+        else:
+            fs = pafs.LocalFileSystem()
+            base = os.path.abspath(root.removeprefix("file://"))
+            self.local = True
+        self.fs: pafs.FileSystem = fs
+        self.base = base.rstrip("/")
+
+    @classmethod
+    def on(cls, fs: pafs.FileSystem, base: str, local: bool = False) -> Lake:
+        """A lake on an explicit pyarrow filesystem (tests: `pyarrow.fs._MockFileSystem`)."""
+        lake = cls.__new__(cls)
+        lake.uri, lake.fs, lake.base, lake.local = f"{fs.type_name}://{base}", fs, base.rstrip("/"), local
+        return lake
+
+    def abs(self, rel: str) -> str:
+        return f"{self.base}/{rel}" if rel else self.base
+
+    def rel(self, absolute: str) -> str:
+        return absolute[len(self.base) + 1 :] if absolute.startswith(self.base + "/") else absolute
+
+    # -- reads --------------------------------------------------------------------------------
+    def exists(self, rel: str) -> bool:
+        import pyarrow.fs as pafs
+
+        return self.fs.get_file_info(self.abs(rel)).type == pafs.FileType.File
+
+    def list(self, rel_dir: str, recursive: bool = True) -> list[LakeFile]:
+        """Files under a folder (none if it does not exist), temp files included."""
+        import pyarrow.fs as pafs
+
+        selector = pafs.FileSelector(self.abs(rel_dir), recursive=recursive, allow_not_found=True)
+        return sorted(
+            (LakeFile(self.rel(info.path), info.size or 0) for info in self.fs.get_file_info(selector)
+             if info.type == pafs.FileType.File),
+            key=lambda f: f.path,
+        )  # fmt: skip
+
+    def read_parquet(self, rel: str) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.abs(rel), filesystem=self.fs)
+
+    # -- writes -------------------------------------------------------------------------------
+    def delete(self, rel: str) -> None:
+        try:
+            self.fs.delete_file(self.abs(rel))
+        except FileNotFoundError:
+            pass
+
+    def write_parquet(self, rel: str, table: pa.Table, zstd_level: int = 3) -> None:
+        """Durably and atomically write `table` at `rel` (replacing any file there)."""
+        import pyarrow.parquet as pq
+
+        target = self.abs(rel)
+        folder, name = target.rsplit("/", 1)
+        if not self.local:
+            self.fs.create_dir(folder, recursive=True)
+            with self.fs.open_output_stream(target) as out:
+                pq.write_table(table, out, compression="zstd", compression_level=zstd_level)
+            fault("after_temp_write")
+            fault("after_rename")
+            return
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{folder}/.{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                pq.write_table(table, fh, compression="zstd", compression_level=zstd_level)
+                fh.flush()
+                os.fsync(fh.fileno())
+            fault("after_temp_write")
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(folder)
+        fault("after_rename")
+
+    def remove_temp_files(self, rel_dir: str) -> int:
+        """Delete temp files left by a crash under `rel_dir`; returns how many."""
+        n = 0
+        for f in self.list(rel_dir):
+            if f.path.rsplit("/", 1)[-1].startswith(".") and f.path.endswith(".tmp"):
+                self.delete(f.path)
+                n += 1
+        return n
+
+
+def _fsync_dir(folder: str) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def lake_from_settings() -> Lake:
+    from gdx.settings import Settings
+
+    return Lake(Settings.from_env().lake_root)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,139 @@
+"""The ledger: one Parquet file per committed batch, the batch's commit record.
+
+`ledger/<agency>/<dataset>/<topic>+<partition>+<first>-<last>.parquet` (docs/conventions.md). It
+is written after the batch's bronze and quarantine files are durable and before the Kafka offsets
+are committed; its existence is what makes those files part of the lake. Recovery reads only the
+file names; `gdx status` reads the rows.
+
+Replays of quarantined rows keep a per-row replay ledger under `ledger/<agency>/<dataset>/_replay/`
+(see `gdx.ingest.replay`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from gdx.ingest.paths import BatchName, ledger_path, ledger_root, replay_ledger_root
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from gdx.contracts.model import Contract
+    from gdx.ingest.lakefs import Lake
+
+COLUMNS = (
+    "batch_id", "contract_id", "contract_version", "agency", "dataset", "topic", "partition",
+    "first_offset", "last_offset", "rows_in", "rows_landed", "rows_quarantined", "gx_success",
+    "gx_evaluated_expectations", "gx_successful_expectations", "started_at", "finished_at",
+    "duration_s", "bronze_path", "quarantine_path",
+)  # fmt: skip
+
+
+def schema() -> pa.Schema:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    types = {
+        "partition": pa.int32(),
+        "first_offset": pa.int64(),
+        "last_offset": pa.int64(),
+        "rows_in": pa.int64(),
+        "rows_landed": pa.int64(),
+        "rows_quarantined": pa.int64(),
+        "gx_success": pa.bool_(),
+        "gx_evaluated_expectations": pa.int64(),
+        "gx_successful_expectations": pa.int64(),
+        "started_at": ts,
+        "finished_at": ts,
+        "duration_s": pa.float64(),
+    }
+    return pa.schema([pa.field(name, types.get(name, pa.string())) for name in COLUMNS])
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    batch_id: str
+    contract_id: str
+    contract_version: str
+    agency: str
+    dataset: str
+    topic: str
+    partition: int
+    first_offset: int
+    last_offset: int
+    rows_in: int
+    rows_landed: int
+    rows_quarantined: int
+    gx_success: bool
+    gx_evaluated_expectations: int
+    gx_successful_expectations: int
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    bronze_path: str | None
+    quarantine_path: str | None
+
+    def __post_init__(self) -> None:
+        if self.rows_in != self.rows_landed + self.rows_quarantined:
+            raise ValueError(f"{self.batch_id}: rows_in {self.rows_in} != landed + quarantined")
+
+
+def write(lake: Lake, contract: Contract, name: BatchName, entry: LedgerEntry) -> str:
+    import pyarrow as pa
+
+    path = ledger_path(contract, name)
+    lake.write_parquet(path, pa.Table.from_pylist([asdict(entry)], schema=schema()))
+    return path
+
+
+def committed_names(lake: Lake, contract: Contract) -> list[BatchName]:
+    """Batches with a ledger entry, from the file names only (cheap, and what recovery trusts)."""
+    names = []
+    for f in lake.list(ledger_root(contract), recursive=False):
+        name = BatchName.parse(f.path)
+        if name is not None and not name.suffix and name.topic == contract.topic:
+            names.append(name)
+    return sorted(names)
+
+
+def read_all(lake: Lake, contract: Contract) -> list[dict[str, Any]]:
+    """Every ledger row of the dataset (all majors), oldest batch first."""
+    rows: list[dict[str, Any]] = []
+    for f in lake.list(ledger_root(contract), recursive=False):
+        if f.path.endswith(".parquet") and BatchName.parse(f.path):
+            rows += lake.read_parquet(f.path).to_pylist()
+    return sorted(rows, key=lambda r: (r["topic"], r["partition"], r["first_offset"]))
+
+
+# -- replay ledger ---------------------------------------------------------------------------------
+def replay_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("replay_batch_id", pa.string()),
+            ("quarantine_batch_id", pa.string()),
+            ("_kafka_topic", pa.string()),
+            ("_kafka_partition", pa.int32()),
+            ("_kafka_offset", pa.int64()),
+            ("contract_version", pa.string()),
+            ("replayed_at", pa.timestamp("us", tz="UTC")),
+            ("bronze_path", pa.string()),
+        ]
+    )
+
+
+def replayed_offsets(lake: Lake, contract: Contract) -> tuple[set[tuple[str, int, int]], set[str]]:
+    """(topic, partition, offset) of every quarantined row already landed by a replay, and the
+    replay batch ids that have a ledger entry."""
+    done: set[tuple[str, int, int]] = set()
+    batches: set[str] = set()
+    for f in lake.list(replay_ledger_root(contract), recursive=False):
+        if not f.path.endswith(".parquet"):
+            continue
+        t = lake.read_parquet(f.path)
+        batches.add(f.path.rsplit("/", 1)[-1].removesuffix(".parquet"))
+        done.update(zip(t["_kafka_topic"].to_pylist(), t["_kafka_partition"].to_pylist(), t["_kafka_offset"].to_pylist(), strict=True))
+    return done, batches

@@ -1,0 +1,51 @@
+"""One ingestion run per dataset at a time: an `fcntl.flock` on `GDX_STATE_DIR/locks/<id>.lock`.
+
+Airflow may run two copies of a task (a retry while a zombie still runs, a manual trigger next to
+the schedule). The second run waits for the lock and then recovers from the first run's ledger,
+so it continues where the first stopped instead of landing the same offsets again. The kernel
+drops a flock when its process dies — SIGKILL included — so a crash never leaves a stale lock.
+
+Limits: flock is per host (and unreliable on NFS). Several Airflow workers on different hosts,
+or a lake on S3 (`GDX_LAKE_ROOT=s3://…`, no rename and no locks), need a single-writer guarantee
+from outside: `max_active_runs=1` on the ingestion DAG (set) plus a one-slot Airflow pool per
+dataset, or a lock service. The consumer group offers no such guarantee: partitions are assigned
+manually, not through group rebalancing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class LockTimeout(TimeoutError):
+    """Another run held the dataset lock for longer than the timeout."""
+
+
+@contextmanager
+def dataset_lock(state_dir: Path, contract_id: str, timeout_s: float) -> Iterator[Path]:
+    folder = Path(state_dir) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"ingest.{contract_id}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        f"another ingestion of {contract_id} holds {path} (waited {timeout_s:.0f} s)"
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

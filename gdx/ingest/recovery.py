@@ -1,0 +1,86 @@
+"""Restart recovery: the lake, not the consumer group, says what has landed.
+
+A batch commits in this order (`gdx.ingest.runner`):
+
+    1 bronze file      (temp → fsync → rename)
+    2 quarantine file  (temp → fsync → rename)
+    3 dead-letter records published and flushed
+    4 ledger entry     (temp → fsync → rename)   ← the commit point
+    5 Kafka offsets committed (last + 1)
+
+Before consuming, under the dataset lock, recovery:
+
+* deletes temp files a crash left behind;
+* deletes every bronze/quarantine file whose batch has no ledger entry: an orphan of a crash
+  between 1 and 4. Its records were never committed, so they will be read again — possibly cut
+  into a batch with a different last offset, hence a different file name; deleting (not just
+  overwriting) is what keeps them from landing twice;
+* starts each partition at max(committed offset, last ledger offset + 1): a crash between 4 and 5
+  leaves the group behind the lake, and the ledger wins (the offset commit is then rolled forward).
+
+Dead-letter publication (3) is at-least-once: a crash between 3 and 4 republishes those records.
+Their `gdx.errors.topic/partition/offset` headers identify duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gdx.ingest import ledger
+from gdx.ingest.paths import BatchName, bronze_root, quarantine_root, replay_ledger_root
+
+if TYPE_CHECKING:
+    from gdx.contracts.model import Contract
+    from gdx.ingest.lakefs import Lake
+
+
+@dataclass
+class RecoveryPlan:
+    ledger_next: dict[int, int] = field(default_factory=dict)
+    """Per partition: last ledger offset + 1."""
+    orphans: list[str] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+
+    def start_offsets(self, partitions: list[int], committed: dict[int, int | None]) -> dict[int, int | None]:
+        """Where each partition resumes; None = from the beginning (nothing committed anywhere)."""
+        out: dict[int, int | None] = {}
+        for p in partitions:
+            candidates = [o for o in (committed.get(p), self.ledger_next.get(p)) if o is not None]
+            out[p] = max(candidates) if candidates else None
+        return out
+
+
+def _is_temp(path: str) -> bool:
+    return path.rsplit("/", 1)[-1].startswith(".") and path.endswith(".tmp")
+
+
+def scan(lake: Lake, contract: Contract) -> RecoveryPlan:
+    plan = RecoveryPlan()
+    committed = {n.stem for n in ledger.committed_names(lake, contract)}
+    for name in ledger.committed_names(lake, contract):
+        plan.ledger_next[name.partition] = max(plan.ledger_next.get(name.partition, 0), name.last + 1)
+    _, replayed = ledger.replayed_offsets(lake, contract)
+    for root in (bronze_root(contract), quarantine_root(contract)):
+        for f in lake.list(root):
+            if _is_temp(f.path):
+                plan.temp_files.append(f.path)
+                continue
+            name = BatchName.parse(f.path)
+            if name is None or name.topic != contract.topic:
+                continue
+            if name.suffix:  # a replay file: committed by its replay-ledger entry
+                if name.stem not in replayed:
+                    plan.orphans.append(f.path)
+            elif name.stem not in committed:
+                plan.orphans.append(f.path)
+    for root in (ledger.ledger_root(contract), replay_ledger_root(contract)):
+        plan.temp_files += [f.path for f in lake.list(root) if _is_temp(f.path)]
+    return plan
+
+
+def clean(lake: Lake, plan: RecoveryPlan) -> int:
+    """Delete the plan's orphans and temp files; returns how many files went."""
+    for path in plan.temp_files + plan.orphans:
+        lake.delete(path)
+    return len(plan.temp_files) + len(plan.orphans)

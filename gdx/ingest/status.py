@@ -1,0 +1,141 @@
+"""`gdx status`: per dataset — consumer lag, last landed batch, rows landed/quarantined, share
+valid and freshness against the contract's SLA.
+
+Everything comes from the lake (ledger, replay ledger, bronze Parquet statistics) except the lag,
+which asks the broker (committed offsets of `gdx.ingest.<id>` vs high watermarks) and is left
+empty when the broker does not answer. Freshness is the age of the newest value of the SLA's
+`element` column (e.g. `measured_at`), read from Parquet row-group statistics, not from the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from gdx.ingest import ledger
+from gdx.ingest.paths import BatchName, bronze_root
+
+if TYPE_CHECKING:
+    from gdx.contracts.model import Contract
+    from gdx.ingest.lakefs import Lake
+
+
+@dataclass
+class DatasetStatus:
+    contract_id: str
+    topic: str
+    batches: int = 0
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    rows_replayed: int = 0
+    last_batch_id: str | None = None
+    last_landed_at: datetime | None = None
+    newest_value: datetime | None = None
+    freshness_sla: timedelta | None = None
+    lag: int | None = None
+
+    @property
+    def share_valid(self) -> float | None:
+        total = self.rows_landed + self.rows_quarantined
+        return None if total == 0 else self.rows_landed / total
+
+    def age(self, now: datetime) -> timedelta | None:
+        ref = self.newest_value or self.last_landed_at
+        return None if ref is None else now - ref
+
+    def fresh(self, now: datetime) -> bool | None:
+        age = self.age(now)
+        if age is None or self.freshness_sla is None:
+            return None
+        return age <= self.freshness_sla
+
+
+def _element_column(contract: Contract) -> str | None:
+    for sla in contract.sla:
+        if sla.property == "freshness" and sla.element:
+            column = sla.element.rsplit(".", 1)[-1]
+            try:
+                prop = contract.prop(column)
+            except KeyError:
+                return None
+            return None if prop.is_pii else prop.landed_name
+    return None
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        # a date is fresh until its end (Bangkok): treat it as the following midnight
+        from gdx.ingest.paths import BANGKOK
+
+        return datetime(value.year, value.month, value.day, tzinfo=BANGKOK) + timedelta(days=1)
+    return None
+
+
+def newest_value(lake: Lake, contract: Contract, column: str) -> datetime | None:
+    """Max of `column` over the bronze files, from Parquet statistics."""
+    import pyarrow.parquet as pq
+
+    best: datetime | None = None
+    for f in lake.list(bronze_root(contract)):
+        if BatchName.parse(f.path) is None:
+            continue
+        meta = pq.ParquetFile(lake.abs(f.path), filesystem=lake.fs).metadata
+        names = meta.schema.names
+        if column not in names:
+            continue
+        idx = names.index(column)
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(idx).statistics
+            if stats is None or not stats.has_min_max:
+                continue
+            value = _as_datetime(stats.max)
+            if value is not None and (best is None or value > best):
+                best = value
+    return best
+
+
+def consumer_lag(bootstrap: str, contract: Contract, timeout_s: float = 5.0) -> int | None:
+    """Records on the topic not yet committed by the ingestion group; None if the broker is away."""
+    from gdx.ingest.consumer import BatchConsumer, group_id
+
+    try:
+        consumer = BatchConsumer(bootstrap, contract.topic, group_id(contract.id))
+    except Exception:
+        return None
+    try:
+        parts = consumer.partitions(timeout_s)
+        committed = consumer.committed(parts, timeout_s)
+        lag = 0
+        for p in parts:
+            low, high = consumer.watermarks(p, timeout_s)
+            lag += max(0, high - (committed.get(p) if committed.get(p) is not None else low))
+        return lag
+    except Exception:
+        return None
+    finally:
+        consumer.close()
+
+
+def dataset_status(lake: Lake, contract: Contract, bootstrap: str | None = None) -> DatasetStatus:
+    status = DatasetStatus(contract.id, contract.topic, freshness_sla=contract.freshness)
+    rows = ledger.read_all(lake, contract)
+    for r in rows:
+        status.batches += 1
+        status.rows_landed += r["rows_landed"]
+        status.rows_quarantined += r["rows_quarantined"]
+        finished = r["finished_at"]
+        if r["rows_landed"] and (status.last_landed_at is None or finished > status.last_landed_at):
+            status.last_landed_at, status.last_batch_id = finished, r["batch_id"]
+    done, _ = ledger.replayed_offsets(lake, contract)
+    status.rows_replayed = len(done)
+    status.rows_landed += len(done)
+    status.rows_quarantined -= len(done)
+    column = _element_column(contract)
+    if column:
+        status.newest_value = newest_value(lake, contract, column)
+    if bootstrap:
+        status.lag = consumer_lag(bootstrap, contract)
+    return status
