@@ -55,6 +55,10 @@ class IngestConfig:
 
     zstd_level: int = 3
 
+    workers: int = 1
+    """Partition-parallel worker processes (forked; at most one per partition). Decoding is
+    Python-bound, so on N cores up to N workers scale it; 1 keeps everything in-process."""
+
     @classmethod
     def from_env(cls, **overrides: Any) -> IngestConfig:
         """Defaults, then `GDX_INGEST_<FIELD>` env vars, then explicit overrides (None = keep)."""

@@ -140,3 +140,23 @@ class DeadLetterPublisher:
 
     def close(self) -> None:
         self._producer.flush(10)
+
+
+class LazyDeadLetterPublisher:
+    """Connects (and creates the topic) on the first dead letter: most batches of a clean feed
+    have none, and the admin round trips cost about a second per run."""
+
+    def __init__(self, bootstrap: str, contract: Contract) -> None:
+        self.bootstrap, self.contract = bootstrap, contract
+        self._publisher: DeadLetterPublisher | None = None
+
+    def publish(self, letters: list[DeadLetter], timeout_s: float = 60.0) -> int:
+        if not letters:
+            return 0
+        if self._publisher is None:
+            self._publisher = DeadLetterPublisher(self.bootstrap, self.contract)
+        return self._publisher.publish(letters, timeout_s)
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()

@@ -14,7 +14,8 @@ range `first-last` named `<topic>+<partition>+<first>-<last>`):
 
 A crash anywhere is repaired by the next run (`gdx.ingest.recovery`): uncommitted files are
 deleted and their range is read again; committed batches are skipped. Two runs never interleave
-(`gdx.ingest.locking`). Nothing here uses the wall clock for data placement: file names come
+(`gdx.ingest.locking`). With `workers > 1` the partitions are split over forked processes that
+run the same loop on disjoint partitions (files, ledger entries and commits are per partition). Nothing here uses the wall clock for data placement: file names come
 from offsets, `ingest_date` from the Kafka timestamp of the batch's first record.
 """
 
@@ -38,7 +39,7 @@ from gdx.ingest.validate import Validated, Validator, gc_paused
 if TYPE_CHECKING:
     from gdx.contracts.model import Contract
     from gdx.ingest.consumer import BatchConsumer
-    from gdx.ingest.dlq import DeadLetterPublisher
+    from gdx.ingest.dlq import LazyDeadLetterPublisher
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.model import RawBatch
     from gdx.ingest.pii import Pseudonymiser
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 
 class IngestError(RuntimeError):
     """A run that cannot start (unknown contract, seed, missing key or topic): a clear message."""
+
+
+class NoTopic(IngestError):
+    """The contract's topic does not exist yet: nothing was ever published under it."""
 
 
 @dataclass
@@ -158,12 +163,11 @@ def run_ingest(
 
     with dataset_lock(settings.state_dir, contract.id, config.lock_timeout_s):
         consumer = BatchConsumer(bootstrap, contract.topic, group_id(contract.id))
-        dlq: DeadLetterPublisher | None = None
         try:
             try:
                 partitions = consumer.partitions()
             except TopicMissing as exc:
-                raise IngestError(str(exc)) from None
+                raise NoTopic(str(exc)) from None
             plan = recovery.scan(lake, contract)
             summary.recovered_files = recovery.clean(lake, plan)
             if summary.recovered_files:
@@ -176,37 +180,14 @@ def run_ingest(
             behind = {p: o for p, o in starts.items() if o is not None and (committed.get(p) is None or committed[p] < o)}
             if behind:  # the lake is ahead of the group (crash between ledger and commit): roll forward
                 consumer.commit(behind)
-            consumer.assign(starts)
-            if config.dlq:
-                from gdx.ingest.dlq import DeadLetterPublisher
-
-                dlq = DeadLetterPublisher(bootstrap, contract)
-            remaining = config.max_records
-            while remaining is None or remaining > 0:
-                limit = config.batch_max_records if remaining is None else min(remaining, config.batch_max_records)
-                # Consuming and decoding allocate millions of small objects that live until the
-                # batch is written: the cyclic GC would rescan them again and again (measured:
-                # 2x the CPU of Message.headers()) without freeing anything. Refcounting frees
-                # the batch; a young-generation collection between batches catches any cycle.
-                with gc_paused():
-                    t0 = time.perf_counter()
-                    raw, caught_up = consumer.poll_batch(
-                        limit, config.batch_max_bytes, config.batch_max_seconds, config.idle_timeout_s
-                    )
-                    summary.timings["consume"] += time.perf_counter() - t0
-                    fault("after_consume")
-                    if len(raw):
-                        _land_batch(contract, raw, validator, lake, consumer, dlq, pseudonymiser, config, summary)
-                        if remaining is not None:
-                            remaining -= len(raw)
-                    del raw
-                gc.collect(1)
-                if caught_up:
-                    break
+            workers = max(1, min(config.workers, len(partitions)))
+            if workers == 1:
+                consumer.assign(starts)
+                _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, bootstrap, summary)
         finally:
-            if dlq is not None:
-                dlq.close()
             consumer.close()
+        if workers > 1:
+            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, bootstrap, summary)
     summary.duration_s = time.perf_counter() - started
     log.info(
         "%s: %d records in %d batch(es), %d landed, %d quarantined (%s), %.0f records/s",
@@ -216,13 +197,154 @@ def run_ingest(
     return summary
 
 
+def _consume_loop(
+    contract: Contract,
+    consumer: BatchConsumer,
+    validator: Validator,
+    lake: Lake,
+    pseudonymiser: Pseudonymiser,
+    config: IngestConfig,
+    bootstrap: str,
+    summary: RunSummary,
+) -> None:
+    """Batches until caught up or `config.max_records`: the body of a run (or of one worker)."""
+    dlq: LazyDeadLetterPublisher | None = None
+    if config.dlq:
+        from gdx.ingest.dlq import LazyDeadLetterPublisher
+
+        dlq = LazyDeadLetterPublisher(bootstrap, contract)
+    try:
+        remaining = config.max_records
+        while remaining is None or remaining > 0:
+            limit = config.batch_max_records if remaining is None else min(remaining, config.batch_max_records)
+            # Consuming and decoding allocate millions of small objects that live until the
+            # batch is written: the cyclic GC would rescan them again and again (measured:
+            # 2x the CPU of Message.headers()) without freeing anything. Refcounting frees
+            # the batch; a young-generation collection between batches catches any cycle.
+            with gc_paused():
+                t0 = time.perf_counter()
+                raw, caught_up = consumer.poll_batch(
+                    limit, config.batch_max_bytes, config.batch_max_seconds, config.idle_timeout_s
+                )
+                summary.timings["consume"] += time.perf_counter() - t0
+                fault("after_consume")
+                if len(raw):
+                    _land_batch(contract, raw, validator, lake, consumer, dlq, pseudonymiser, config, summary)
+                    if remaining is not None:
+                        remaining -= len(raw)
+                del raw
+            gc.collect(1)
+            if caught_up:
+                break
+    finally:
+        if dlq is not None:
+            dlq.close()
+
+
+def _run_workers(
+    contract: Contract,
+    starts: dict[int, int | None],
+    workers: int,
+    validator: Validator,
+    lake: Lake,
+    pseudonymiser: Pseudonymiser,
+    config: IngestConfig,
+    bootstrap: str,
+    summary: RunSummary,
+) -> None:
+    """Partition-parallel ingestion: `workers` forked processes, each with its own consumer over a
+    disjoint set of partitions (batches, files, ledger entries and commits are per partition, so
+    they never touch each other's state). Forked, not spawned: the children inherit the open lock
+    file, so the dataset lock stays held until the last of them exits — even if this process is
+    killed — and GX, imported here once, is shared copy-on-write instead of imported per worker."""
+    import multiprocessing
+    from dataclasses import replace
+
+    from gdx.ingest.gate import _gx_context
+
+    _gx_context()
+    parts = sorted(starts)
+    groups = [parts[i::workers] for i in range(workers)]
+    per_worker = None if config.max_records is None else -(-config.max_records // workers)
+    worker_config = replace(config, max_records=per_worker, workers=1)
+    ctx = multiprocessing.get_context("fork")
+    pipes, procs = [], []
+    for group in groups:
+        receive, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_worker_main,
+            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, bootstrap),
+            name=f"gdx-ingest-{contract.id}-{'-'.join(map(str, group))}",
+        )
+        proc.start()
+        send.close()
+        pipes.append(receive)
+        procs.append((proc, group))
+    failures = []
+    for receive, (proc, group) in zip(pipes, procs, strict=True):
+        result = None
+        try:
+            result = receive.recv()
+        except EOFError:
+            pass
+        proc.join()
+        if isinstance(result, RunSummary) and proc.exitcode == 0:
+            _merge(summary, result)
+        else:
+            failures.append(f"partitions {group}: {result if isinstance(result, str) else f'exit code {proc.exitcode}'}")
+    if failures:
+        raise IngestError(f"{contract.id}: worker(s) failed ({'; '.join(failures)}); committed batches stay, rerun to continue")
+
+
+def _worker_main(
+    send: Any,
+    contract: Contract,
+    starts: dict[int, int | None],
+    validator: Validator,
+    lake: Lake,
+    pseudonymiser: Pseudonymiser,
+    config: IngestConfig,
+    bootstrap: str,
+) -> None:
+    from gdx.ingest.consumer import BatchConsumer, group_id
+
+    summary = RunSummary(contract.id, contract.topic)
+    try:
+        consumer = BatchConsumer(bootstrap, contract.topic, group_id(contract.id))
+        try:
+            consumer.assign(starts)
+            _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, bootstrap, summary)
+        finally:
+            consumer.close()
+        send.send(summary)
+    except BaseException as exc:
+        send.send(f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        send.close()
+
+
+def _merge(into: RunSummary, part: RunSummary) -> None:
+    into.rows_in += part.rows_in
+    into.rows_landed += part.rows_landed
+    into.rows_quarantined += part.rows_quarantined
+    into.batches += part.batches
+    into.quarantined_by_rule.update(part.quarantined_by_rule)
+    into.gx_evaluated += part.gx_evaluated
+    into.gx_failed_checks.update(part.gx_failed_checks)
+    into.gate_ran = into.gate_ran or part.gate_ran
+    into.next_offsets.update(part.next_offsets)
+    for k, v in part.timings.items():
+        into.timings[k] = max(into.timings[k], v)  # workers run side by side: the slowest counts
+
+
 def _land_batch(
     contract: Contract,
     raw: RawBatch,
     validator: Validator,
     lake: Lake,
     consumer: BatchConsumer,
-    dlq: DeadLetterPublisher | None,
+    dlq: LazyDeadLetterPublisher | None,
     pseudonymiser: Pseudonymiser,
     config: IngestConfig,
     summary: RunSummary,

@@ -76,3 +76,18 @@ def test_two_runs_at_once_do_not_duplicate(tmp_path, kafka_bootstrap) -> None:
     assert [p.returncode for p in procs] == [0, 0], [r[1][-2000:] for r in results]
     assert_exact(published, env.lake, contract)
     assert sum(r["rows_in"] for r in ledger_rows(env.lake, contract)) == len(published)
+
+
+def test_partition_workers_land_exactly_once_even_when_one_dies(tmp_path, kafka_bootstrap) -> None:
+    env = make_env(tmp_path, kafka_bootstrap)
+    contract = env.contract("pcd.air_quality_hourly")
+    published = publish(kafka_bootstrap, contract, _records(seed=77))
+    # a worker is SIGKILLed mid-protocol: the run fails loudly, the other worker's batches stay
+    crashed = env.run_cli("ingest", contract.id, "--batch-records", BATCH, "--workers", "2",
+                          extra_env={"GDX_FAULT": "after_quarantine_write@2"})  # fmt: skip
+    assert crashed.returncode != 0
+    assert "worker(s) failed" in crashed.stderr or crashed.returncode == -signal.SIGKILL
+    done = env.run_cli("ingest", contract.id, "--batch-records", BATCH, "--workers", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_exact(published, env.lake, contract)
+    assert sum(r["rows_in"] for r in ledger_rows(env.lake, contract)) == len(published)

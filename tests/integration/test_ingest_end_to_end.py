@@ -166,3 +166,32 @@ def test_cli_replay_survives_a_crash_and_status_reports(tmp_path, kafka_bootstra
     status = env.run_cli("status", contract.id, extra_env={"COLUMNS": "240"})
     assert status.returncode == 0, status.stderr[-2000:]
     assert contract.id in status.stdout and "%" in status.stdout
+
+
+def test_replay_of_personal_data_lands_the_same_token(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+    """The quarantine holds only the token of a citizen id; a replayed row lands that token, equal
+    to what direct ingestion of the clear id produces."""
+    from gdx.ingest.pii import PiiKey, Pseudonymiser
+    from gdx.ingest.replay import run_replay
+    from gdx.ingest.runner import run_ingest
+    from tests.integration.ingest_fixtures import TEST_PII_KEY
+
+    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    contract = env.contract("moi.informal_debt_cases")
+    records = list(valid_records(contract.id, 50, seed=9))
+    records[10]["principal_thb"] = 20_000_000.0  # above the contract's maximum
+    published = publish(kafka_bootstrap, contract, records)
+    run_ingest(contract.id)
+    _, quarantine = read_lake(env.lake, contract)
+    assert [r["rule_id"] for r in quarantine.values()] == ["principal_thb.range"]
+    assert records[10]["citizen_id"] not in next(iter(quarantine.values()))["raw_value"]
+
+    path = env.contracts_dir / "moi" / "informal_debt_cases.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("{minimum: 0.01, maximum: 10000000}", "{minimum: 0.01, maximum: 50000000}", 1), encoding="utf-8")
+    assert run_replay(contract.id).rows_landed == 1
+    bronze, _ = read_lake(env.lake, contract)
+    key = next(iter(quarantine))
+    token = Pseudonymiser(PiiKey.parse(TEST_PII_KEY)).token(records[10]["citizen_id"])
+    assert bronze[key]["citizen_id_hmac"] == token
+    assert bronze[key]["_event_id"] == quarantine[key]["_event_id"]
+    assert_exact(published, env.lake, contract)
