@@ -65,6 +65,9 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--batch-records", help="Records per batch (default 250,000).")
         ] = None,
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
+        workers: Annotated[
+            int | None, typer.Option("--workers", help="Partition-parallel worker processes (default 1).")
+        ] = None,
         no_dlq: Annotated[bool, typer.Option("--no-dlq", help="Do not publish dead letters.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each batch.")] = False,
     ) -> None:
@@ -77,7 +80,7 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         bootstrap = _bootstrap(bootstrap_servers)
         config = IngestConfig.from_env(
-            max_records=max_records, batch_max_records=batch_records, dlq=False if no_dlq else None
+            max_records=max_records, batch_max_records=batch_records, dlq=False if no_dlq else None, workers=workers
         )
         try:
             summary = run_ingest(contract_id, bootstrap=bootstrap, config=config)
