@@ -70,6 +70,17 @@ def resolve_stages(selected: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return [s for s in order if s in wanted], notes
 
 
+def _vm_hwm() -> int | None:
+    """Peak RSS of this (the harness) process so far, from /proc/self/status."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def stage_module(name: str):
     import importlib
 
@@ -107,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         ctx.log(note)
     ctx.log(f"GDX benchmark: {options.records:,} records × {options.repeats} repeats; stages {', '.join(order)}; scratch {workdir}")
-    timings = {}
+    timings: dict[str, float] = {}
+    hwm: dict[str, int | None] = {}
     try:
         for name in order:
             t = time.perf_counter()
@@ -126,11 +138,13 @@ def main(argv: list[str] | None = None) -> int:
                     m.fail(f"stage crashed: {type(exc).__name__}: {str(exc)[:300]}")
                     m.details["traceback"] = tb[-4000:]
             timings[name] = round(time.perf_counter() - t, 1)
+            hwm[name] = _vm_hwm()
     finally:
         ctx.close()
         if own_workdir and not args.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     run.setup["stage_seconds"] = timings
+    run.setup["harness_peak_rss_bytes_after_stage"] = hwm
     run.machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     finished = datetime.now().astimezone()
     targets = report.evaluate_targets(run)
