@@ -268,12 +268,28 @@ class LocalBroker:
 def _cluster_id(home: Path) -> str:
     # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding (what
     # `kafka-storage random-uuid` prints); stored so a restart reuses the formatted storage.
+    path = home / "cluster.id"
+    if path.exists():
+        stored = path.read_text().strip()
+        if stored and not stored.startswith("-"):
+            return stored
+    path.write_text(new_cluster_id())
+    return path.read_text().strip()
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id that never starts with "-".
+
+    The storage tool's argument parser reads an id such as "-x3f…" as an unknown option (one
+    random id in 64 starts with "-"); Kafka's own `Uuid.randomUuid()` rejects such ids for the
+    same reason, so we do too.
+    """
     import base64
 
-    path = home / "cluster.id"
-    if not path.exists():
-        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
-    return path.read_text().strip()
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def _alive(pid: int) -> bool:
