@@ -33,20 +33,43 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--records", type=int, default=None, help="records per run (default 1,000,000; --quick: 100,000)")
-    p.add_argument("--repeats", type=int, default=3, help="repeats per measurement; the median is reported (default 3)")
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--records", type=int, default=None, help="records per run (default 1,000,000; --quick: 100,000)"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=3, help="repeats per measurement; the median is reported (default 3)"
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: 100k records, no 10M dbt build")
-    p.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of: {', '.join(STAGES)}")
+    p.add_argument(
+        "--stages", default=",".join(STAGES), help=f"comma-separated subset of: {', '.join(STAGES)}"
+    )
     p.add_argument("--skip-10m", action="store_true", help="skip the dbt build over 10M generated rows")
-    p.add_argument("--big-rows", type=int, default=10_000_000, help="rows of the large dbt build (default 10M)")
+    p.add_argument(
+        "--big-rows", type=int, default=10_000_000, help="rows of the large dbt build (default 10M)"
+    )
     p.add_argument("--bad-ratio", type=float, default=0.01, help="share of invalid records (default 0.01)")
-    p.add_argument("--naive-records", type=int, default=100_000, help="records the naive baseline is measured on (default 100k)")
+    p.add_argument(
+        "--naive-records",
+        type=int,
+        default=100_000,
+        help="records the naive baseline is measured on (default 100k)",
+    )
     p.add_argument("--latency-rounds", type=int, default=3, help="records timed produce → KPI (default 3)")
     p.add_argument("--seed", type=int, default=20240301)
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"result folder (default {RESULTS_DIR})")
-    p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
-    p.add_argument("--keep-workdir", action="store_true", help="keep the scratch folder (broker data, lakes) after the run")
+    p.add_argument(
+        "--workdir", type=Path, default=None, help="scratch folder (default: a new temporary folder)"
+    )
+    p.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the scratch folder (broker data, lakes) after the run",
+    )
     args = p.parse_args(argv)
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
     unknown = [s for s in stages if s not in STAGES]
@@ -109,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         latency_rounds=args.latency_rounds, quick=args.quick, keep_workdir=args.keep_workdir,
     )  # fmt: skip
     run = Run()
-    run.config = {**{k: getattr(options, k) for k in options.__dataclass_fields__}, "stages": order, "notes": notes, "argv": sys.argv[1:] if argv is None else argv}
+    run.config = {
+        **{k: getattr(options, k) for k in options.__dataclass_fields__},
+        "stages": order,
+        "notes": notes,
+        "argv": sys.argv[1:] if argv is None else argv,
+    }
     run.machine = machine_info()
     own_workdir = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="gdx-bench-")) if own_workdir else args.workdir
@@ -117,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(options, workdir, run, console)
     for note in notes:
         ctx.log(note)
-    ctx.log(f"GDX benchmark: {options.records:,} records × {options.repeats} repeats; stages {', '.join(order)}; scratch {workdir}")
+    ctx.log(
+        f"GDX benchmark: {options.records:,} records × {options.repeats} repeats; stages {', '.join(order)}; scratch {workdir}"
+    )
     timings: dict[str, float] = {}
     hwm: dict[str, int | None] = {}
     try:
@@ -154,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     for finding in run.findings:
         console.print(f"• {finding}")
     path = report.write_json(report.to_json(run, targets, started, finished), args.out, stamp)
-    console.print(f"results: {path} (and {path.with_name('latest.json')}); took {(finished - started).total_seconds() / 60:.1f} min")
+    console.print(
+        f"results: {path} (and {path.with_name('latest.json')}); took {(finished - started).total_seconds() / 60:.1f} min"
+    )
     failed = [k for k, m in run.measurements.items() if m.status == FAILED]
     if failed:
         console.print(f"[red bold]FAILED: {', '.join(failed)}")

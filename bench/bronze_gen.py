@@ -47,7 +47,15 @@ def _ledger_schema() -> Any:
     import pyarrow as pa
 
     ts = pa.timestamp("us", tz="UTC")
-    ints = {"first_offset", "last_offset", "rows_in", "rows_landed", "rows_quarantined", "gx_evaluated_expectations", "gx_successful_expectations"}
+    ints = {
+        "first_offset",
+        "last_offset",
+        "rows_in",
+        "rows_landed",
+        "rows_quarantined",
+        "gx_evaluated_expectations",
+        "gx_successful_expectations",
+    }
     fields = []
     for name in (
         "batch_id", "contract_id", "contract_version", "agency", "dataset", "topic", "partition", "first_offset",
@@ -85,10 +93,18 @@ def write_bronze(lake_root: Path, rows: int, contract: Any, threads: int | None 
         con.execute(f"set threads = {int(threads)}")
     con.execute("set TimeZone = 'UTC'")
     station_rows = [
-        (s, f"{100 + s}t", f"สถานีตรวจวัดคุณภาพอากาศที่ {s + 1}", provinces[s % len(provinces)][0], provinces[s % len(provinces)][1])
+        (
+            s,
+            f"{100 + s}t",
+            f"สถานีตรวจวัดคุณภาพอากาศที่ {s + 1}",
+            provinces[s % len(provinces)][0],
+            provinces[s % len(provinces)][1],
+        )
         for s in range(STATIONS)
     ]
-    con.execute("create table stations (s integer, station_id varchar, station_name_th varchar, province_code varchar, province_raw varchar)")
+    con.execute(
+        "create table stations (s integer, station_id varchar, station_name_th varchar, province_code varchar, province_raw varchar)"
+    )
     con.executemany("insert into stations values (?, ?, ?, ?, ?)", station_rows)
     files = []
     ledger_rows = []
@@ -156,7 +172,9 @@ def write_bronze(lake_root: Path, rows: int, contract: Any, threads: int | None 
         )  # fmt: skip
         ledger_path = lake_root / "ledger" / contract.agency / contract.dataset / f"{stem}.parquet"
         ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist([ledger_rows[-1]], schema=_ledger_schema()), ledger_path, compression="zstd")
+        pq.write_table(
+            pa.Table.from_pylist([ledger_rows[-1]], schema=_ledger_schema()), ledger_path, compression="zstd"
+        )
     con.close()
     landed_total = sum(r["rows_landed"] for r in ledger_rows)
     return {

@@ -50,7 +50,9 @@ def _drop(name: str) -> Mutation:
 def _impossible_date(rec: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     # keep the record's own hour so no valid record shares the (station, hour) key
     hour = rec["measured_at"][11:19]
-    rec["measured_at"] = rng.choice(["2024-02-30", "2023-02-29", "2024-04-31", "2024-13-01"]) + f"T{hour}+07:00"
+    rec["measured_at"] = (
+        rng.choice(["2024-02-30", "2023-02-29", "2024-04-31", "2024-13-01"]) + f"T{hour}+07:00"
+    )
     return rec
 
 

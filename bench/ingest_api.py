@@ -42,7 +42,9 @@ def ingest_function() -> RunIngest | str:
         from gdx.ingest.config import IngestConfig
         from gdx.settings import Settings
 
-        summary = runner.run_ingest(contract_id, bootstrap=bootstrap, config=IngestConfig.from_env(), settings=Settings.from_env())
+        summary = runner.run_ingest(
+            contract_id, bootstrap=bootstrap, config=IngestConfig.from_env(), settings=Settings.from_env()
+        )
         out = summary.as_dict()
         out["batches"] = len(summary.batches)
         return out
@@ -70,6 +72,19 @@ def group_for(contract_id: str) -> str | None:
     return None if isinstance(consumer, str) else consumer.group_id(contract_id)
 
 
+def consumer_client() -> str | None:
+    """Which Kafka client the engine's consumer is built on ("confluent-kafka", "kafka-python")."""
+    consumer_mod = _module("gdx.ingest.consumer")
+    if isinstance(consumer_mod, str):
+        return None
+    import inspect
+
+    source = inspect.getsource(consumer_mod)
+    if "confluent_kafka" in source:
+        return "confluent-kafka"
+    return "kafka-python" if "from kafka" in source or "import kafka" in source else None
+
+
 def consume_only_function() -> Callable[..., dict[str, Any]] | str:
     """`consume(bootstrap, topic, total, contract) -> {seconds, records, rate, ...}` or why not."""
     consumer_mod = _module("gdx.ingest.consumer")
@@ -91,7 +106,10 @@ def consume_only_function() -> Callable[..., dict[str, Any]] | str:
             consumer.assign({p: None for p in consumer.partitions()})
             while n < total:
                 raw, caught_up = consumer.poll_batch(
-                    config.batch_max_records, config.batch_max_bytes, config.batch_max_seconds, config.idle_timeout_s
+                    config.batch_max_records,
+                    config.batch_max_bytes,
+                    config.batch_max_seconds,
+                    config.idle_timeout_s,
                 )
                 if first is None and len(raw):
                     first = time.perf_counter() - started

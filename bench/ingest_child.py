@@ -40,7 +40,11 @@ def main(argv: list[str]) -> int:
         result["import_s"] = imported - started
         result["ok"] = True
     except BaseException as exc:  # report any failure to the parent instead of dying silently
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-4000:]}
+        result = {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc()[-4000:],
+        }
     kib = 1024  # Linux reports ru_maxrss and VmHWM in KiB
     # VmHWM is the peak RSS of this process's own address space. ru_maxrss is not: Linux carries
     # the high-water mark of the pre-exec image over exec, and a child forked from a big parent

@@ -46,7 +46,9 @@ def create_topic(bootstrap: str, name: str, partitions: int = 3) -> bool:
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gdx-bench-admin")
     try:
-        return ensure_topic(admin, name, partitions, {"max.message.bytes": str(BROKER_MESSAGE_MAX_BYTES + 12)})
+        return ensure_topic(
+            admin, name, partitions, {"max.message.bytes": str(BROKER_MESSAGE_MAX_BYTES + 12)}
+        )
     finally:
         admin.close()
 
@@ -79,7 +81,9 @@ def set_group_offsets(bootstrap: str, topic: str, group: str, where: str) -> dic
 
     if where not in ("beginning", "end"):
         raise ValueError(where)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="gdx-bench-offsets")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="gdx-bench-offsets"
+    )
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]

@@ -20,7 +20,10 @@ GB = 1024**3
 # (target, how to compute its value from the run)
 TARGETS: tuple[tuple[Target, str], ...] = (
     (Target("ingest_rate", "ingest rate", ">=", 250_000, stats.RATE), "median:ingest.gdx"),
-    (Target("ingest_vs_ceiling", "ingest / decode+write ceiling", ">=", 0.5, "×"), "ratio:ingest.gdx:ingest.ceiling"),
+    (
+        Target("ingest_vs_ceiling", "ingest / decode+write ceiling", ">=", 0.5, "×"),
+        "ratio:ingest.gdx:ingest.ceiling",
+    ),
     (Target("ingest_vs_naive", "ingest / naive baseline", ">=", 5.0, "×"), "ratio:ingest.gdx:ingest.naive"),
     (Target("ingest_exact", "ingest repeats with wrong rejects", "<=", 0, ""), "exact:ingest.gdx"),
     (Target("ingest_peak_rss", "ingest peak RSS", "<=", 1.5 * GB, stats.BYTES), "max:ingest.peak_rss"),
@@ -98,7 +101,10 @@ def render_table(run: Run, console: Console, title: str) -> None:
             style=style,
         )
     console.print(table)
-    console.print("speed vs: how many times faster than the named measurement, from the two medians of this run (> 1 = faster).", style="dim")
+    console.print(
+        "speed vs: how many times faster than the named measurement, from the two medians of this run (> 1 = faster).",
+        style="dim",
+    )
 
 
 def render_targets(targets: list[dict[str, Any]], console: Console) -> None:

@@ -71,7 +71,9 @@ def build_paths(workdir: Path, lake: Path, tag: str, rep: int) -> Any:
 def plain_duckdb(lake: Path, contract: Any) -> dict[str, Any]:
     import duckdb
 
-    glob = (lake / "bronze" / contract.agency / contract.dataset / f"v{contract.major}" / "*" / "*.parquet").as_posix()
+    glob = (
+        lake / "bronze" / contract.agency / contract.dataset / f"v{contract.major}" / "*" / "*.parquet"
+    ).as_posix()
     started = time.perf_counter()
     con = duckdb.connect()
     try:
@@ -117,7 +119,9 @@ def prepare_lake(ctx: Context, rows: int) -> Path:
     others = [c.id for c in kafka_contracts() if c.id != ctx.contract.id]
     fixtures = write_fixture_lake(lake, only=others)
     info["other_datasets_fixture_rows"] = dict(fixtures.rows_landed)
-    ctx.run.setup[f"bronze_{size_label(rows)}"] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items()}
+    ctx.run.setup[f"bronze_{size_label(rows)}"] = {
+        k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items()
+    }
     ctx.cache[key] = lake
     return lake
 
@@ -134,8 +138,25 @@ def run(ctx: Context) -> None:
     plan = []
     for rows in sizes:
         label = size_label(rows)
-        ours = run.add(Measurement(f"dbt.build_{label}", "dbt", f"gdx build (dbt build, all marts) over {label} rows", stats.SECONDS, "ours", compare=[f"dbt.duckdb_{label}"]))
-        plain = run.add(Measurement(f"dbt.duckdb_{label}", "dbt", f"plain DuckDB dedupe + station-day + monthly KPI, {label} rows", stats.SECONDS, "baseline"))
+        ours = run.add(
+            Measurement(
+                f"dbt.build_{label}",
+                "dbt",
+                f"gdx build (dbt build, all marts) over {label} rows",
+                stats.SECONDS,
+                "ours",
+                compare=[f"dbt.duckdb_{label}"],
+            )
+        )
+        plain = run.add(
+            Measurement(
+                f"dbt.duckdb_{label}",
+                "dbt",
+                f"plain DuckDB dedupe + station-day + monthly KPI, {label} rows",
+                stats.SECONDS,
+                "baseline",
+            )
+        )
         lake = prepare_lake(ctx, rows)
         paths = build_paths(ctx.workdir, lake, label, 0)
         paths.prepare()
@@ -156,14 +177,25 @@ def run(ctx: Context) -> None:
             paths = build_paths(ctx.workdir, lake, label, rep)
             paths.prepare()
             result = build(paths=paths)
-            info: dict[str, Any] = {"seconds": result.elapsed_s, "ok": result.ok, "counts": {f"{t}:{s}": n for (t, s), n in result.counts().items()}}
-            info["slowest"] = [(_node_name(n.unique_id), round(n.execution_time, 2)) for n in sorted(result.nodes, key=lambda n: -n.execution_time)[:8]]
+            info: dict[str, Any] = {
+                "seconds": result.elapsed_s,
+                "ok": result.ok,
+                "counts": {f"{t}:{s}": n for (t, s), n in result.counts().items()},
+            }
+            info["slowest"] = [
+                (_node_name(n.unique_id), round(n.execution_time, 2))
+                for n in sorted(result.nodes, key=lambda n: -n.execution_time)[:8]
+            ]
             if result.ok:
                 info.update(kpi_check(paths))
                 ours.samples.append(result.elapsed_s)
             else:
-                failures = [f"{_node_name(n.unique_id)}: {(n.message or '')[:160]}" for n in result.failures][:3]
-                ours.fail(f"dbt build failed (exit {result.returncode}): {'; '.join(failures) or _tail(result.output)}")
+                failures = [f"{_node_name(n.unique_id)}: {(n.message or '')[:160]}" for n in result.failures][
+                    :3
+                ]
+                ours.fail(
+                    f"dbt build failed (exit {result.returncode}): {'; '.join(failures) or _tail(result.output)}"
+                )
             ours.repeats.append(info)
             shutil.rmtree(paths.warehouse.parent, ignore_errors=True)
         # keep the last repeat's warehouse? no: the latency stage builds its own

@@ -28,7 +28,9 @@ BATCH = 250_000  # the ingestion engine's default batch_max_records
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
-def _metadata_arrays(contract: Any, ids: list[str], parts: list[int], offsets: list[int], topic: str, batch_id: str) -> list[Any]:
+def _metadata_arrays(
+    contract: Any, ids: list[str], parts: list[int], offsets: list[int], topic: str, batch_id: str
+) -> list[Any]:
     import pyarrow as pa
 
     n = len(ids)
@@ -73,11 +75,18 @@ def arrow_json_batch(contract: Any, schema: Any, values: list[bytes]) -> list[An
 
     read_schema = pa.schema(
         [
-            pa.field(p.name, pa.string() if pa.types.is_timestamp(schema.field(p.landed_name).type) else schema.field(p.landed_name).type)
+            pa.field(
+                p.name,
+                pa.string()
+                if pa.types.is_timestamp(schema.field(p.landed_name).type)
+                else schema.field(p.landed_name).type,
+            )
             for p in contract.properties
         ]
     )
-    table = pj.read_json(io.BytesIO(b"\n".join(values)), parse_options=pj.ParseOptions(explicit_schema=read_schema))
+    table = pj.read_json(
+        io.BytesIO(b"\n".join(values)), parse_options=pj.ParseOptions(explicit_schema=read_schema)
+    )
     arrays = []
     for prop in contract.properties:
         typ = schema.field(prop.landed_name).type
@@ -107,24 +116,53 @@ def decode_write(ctx: Context, out_dir: Path, decoder: Any, indices: list[int]) 
         batch_values = [values[i] for i in idx]
         arrays = decoder(contract, schema, batch_values)
         arrays += _metadata_arrays(
-            contract, [ids[i] for i in idx], [positions[i][0] for i in idx], [positions[i][1] for i in idx], topic, f"bench-{b}"
+            contract,
+            [ids[i] for i in idx],
+            [positions[i][0] for i in idx],
+            [positions[i][1] for i in idx],
+            topic,
+            f"bench-{b}",
         )
         table = pa.Table.from_arrays(arrays, schema=schema)
         pq.write_table(table, out_dir / f"batch-{b:05d}.parquet", compression="zstd")
         written += table.num_rows
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in out_dir.glob("*.parquet"))
-    return {"seconds": seconds, "records": written, "parquet_bytes": size, "rate": stats.rate(written, seconds)}
+    return {
+        "seconds": seconds,
+        "records": written,
+        "parquet_bytes": size,
+        "rate": stats.rate(written, seconds),
+    }
 
 
 def run(ctx: Context) -> None:
     import shutil
 
     run = ctx.run
-    ceiling = run.add(Measurement(KEY_CEILING, "decode_write", "orjson decode + pyarrow Parquet zstd (ceiling)", stats.RATE, "reference"))
-    arrow = run.add(Measurement(KEY_ARROW_JSON, "decode_write", "pyarrow.json decode + Parquet zstd", stats.RATE, "reference", compare=[KEY_CEILING]))
+    ceiling = run.add(
+        Measurement(
+            KEY_CEILING,
+            "decode_write",
+            "orjson decode + pyarrow Parquet zstd (ceiling)",
+            stats.RATE,
+            "reference",
+        )
+    )
+    arrow = run.add(
+        Measurement(
+            KEY_ARROW_JSON,
+            "decode_write",
+            "pyarrow.json decode + Parquet zstd",
+            stats.RATE,
+            "reference",
+            compare=[KEY_CEILING],
+        )
+    )
     indices = ctx.wire.valid_indices()
-    ceiling.details.update({"records": len(indices), "batch": BATCH, "note": "valid records only, values already in memory"})
+    ceiling.details.update(
+        {"records": len(indices), "batch": BATCH, "note": "valid records only, values already in memory"}
+    )
     arrow.details.update({"records": len(indices), "batch": BATCH})
     # one untimed warm-up batch: imports, allocator, page cache
     warm = ctx.subdir("decode_write", "warmup")

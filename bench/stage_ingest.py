@@ -50,10 +50,20 @@ def run_child(spec: dict[str, Any], workdir: Path, timeout_s: float = 3600.0) ->
     spec = {**spec, "out": str(out_path)}
     spec_path.write_text(json.dumps(spec))
     log_path = spec_path.with_suffix(".log")
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "TQDM_DISABLE": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "TQDM_DISABLE": "1",
+    }
     started = time.perf_counter()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.ingest_child", str(spec_path)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.ingest_child", str(spec_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO_ROOT,
+        )
         peak_tree = peak_main = 0
         try:
             ps = psutil.Process(proc.pid)
@@ -77,8 +87,18 @@ def run_child(spec: dict[str, Any], workdir: Path, timeout_s: float = 3600.0) ->
         result = json.loads(out_path.read_text())
     except (OSError, ValueError):
         tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
-        result = {"ok": False, "error": f"the child exited with {proc.returncode} and wrote no result:\n{tail}"}
-    result.update({"wall_s": wall, "peak_rss_polled_bytes": peak_main, "peak_rss_tree_bytes": peak_tree, "returncode": proc.returncode})
+        result = {
+            "ok": False,
+            "error": f"the child exited with {proc.returncode} and wrote no result:\n{tail}",
+        }
+    result.update(
+        {
+            "wall_s": wall,
+            "peak_rss_polled_bytes": peak_main,
+            "peak_rss_tree_bytes": peak_tree,
+            "returncode": proc.returncode,
+        }
+    )
     return result
 
 
@@ -98,28 +118,42 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gdx-bench-verify")
     try:
-        offsets = admin.list_group_offsets(group)  # kafka-python 3: {group: {TopicPartition: OffsetAndMetadata}}
+        offsets = admin.list_group_offsets(
+            group
+        )  # kafka-python 3: {group: {TopicPartition: OffsetAndMetadata}}
     finally:
         admin.close()
     offsets = offsets.get(group, offsets)
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
-def verify_lake(lake_root: Path, ds: Any, bootstrap: str | None = None, group: str | None = None) -> dict[str, Any]:
+def verify_lake(
+    lake_root: Path, ds: Any, bootstrap: str | None = None, group: str | None = None
+) -> dict[str, Any]:
     """Compare what landed and what was quarantined with the wire dataset's ground truth."""
     from bench.kafka_util import end_offsets
 
     c = ds.contract
     rel = Path(c.agency) / c.dataset / f"v{c.major}"
     bronze, n_bronze_files = _read(lake_root / "bronze" / rel, ["_kafka_partition", "_kafka_offset"])
-    quarantine, n_q_files = _read(lake_root / "quarantine" / rel, ["_kafka_partition", "_kafka_offset", "rule_id"])
+    quarantine, n_q_files = _read(
+        lake_root / "quarantine" / rel, ["_kafka_partition", "_kafka_offset", "rule_id"]
+    )
     landed_pos: list[tuple[int, int]] = []
     if bronze is not None:
-        landed_pos = list(zip(bronze.column("_kafka_partition").to_pylist(), bronze.column("_kafka_offset").to_pylist(), strict=True))
+        landed_pos = list(
+            zip(
+                bronze.column("_kafka_partition").to_pylist(),
+                bronze.column("_kafka_offset").to_pylist(),
+                strict=True,
+            )
+        )
     q_pos: list[tuple[int, int]] = []
     q_rules: dict[tuple[int, int], str] = {}
     if quarantine is not None:
-        parts, offs, rules = (quarantine.column(n).to_pylist() for n in ("_kafka_partition", "_kafka_offset", "rule_id"))
+        parts, offs, rules = (
+            quarantine.column(n).to_pylist() for n in ("_kafka_partition", "_kafka_offset", "rule_id")
+        )
         q_pos = list(zip(parts, offs, strict=True))
         for pos, rule in zip(q_pos, rules, strict=True):
             q_rules.setdefault(pos, rule)
@@ -159,7 +193,12 @@ def verify_lake(lake_root: Path, ds: Any, bootstrap: str | None = None, group: s
             out["offsets_error"] = str(exc)
     exact = not out["missed"] and not out["extra"]
     out["exact"] = exact
-    out["ok"] = exact and out["accounted"] and not out["bronze_duplicates"] and out.get("offsets_committed") is not False
+    out["ok"] = (
+        exact
+        and out["accounted"]
+        and not out["bronze_duplicates"]
+        and out.get("offsets_committed") is not False
+    )
     return out
 
 
@@ -188,11 +227,15 @@ def _read_ledger(lake_root: Path, c: Any) -> tuple[dict[str, Any], int]:
 def _describe_failure(v: dict[str, Any]) -> str:
     bits = []
     if v["missed"]:
-        bits.append(f"{v['missed']:,} planted bad records landed ({', '.join(f'{k} {n}' for k, n in sorted(v['missed_by_kind'].items()))})")
+        bits.append(
+            f"{v['missed']:,} planted bad records landed ({', '.join(f'{k} {n}' for k, n in sorted(v['missed_by_kind'].items()))})"
+        )
     if v["extra"]:
         bits.append(f"{v['extra']:,} valid records quarantined (rules {v['extra_rules']})")
     if not v["accounted"]:
-        bits.append(f"landed {v['landed']:,} + quarantined {v['quarantined']:,} ≠ produced {v['produced']:,} (overlap {v['overlap']})")
+        bits.append(
+            f"landed {v['landed']:,} + quarantined {v['quarantined']:,} ≠ produced {v['produced']:,} (overlap {v['overlap']})"
+        )
     if v["bronze_duplicates"]:
         bits.append(f"{v['bronze_duplicates']:,} duplicate rows in bronze")
     if v.get("offsets_committed") is False:
@@ -204,11 +247,34 @@ def run(ctx: Context) -> None:
     from bench import ingest_api
 
     run = ctx.run
-    ours = run.add(Measurement(KEY_OURS, "ingest", "gdx ingest end to end (Kafka → bronze/quarantine, ledger, commit)", stats.RATE, "ours", compare=[KEY_NAIVE, KEY_CEILING]))
-    naive = run.add(Measurement(KEY_NAIVE, "ingest", "naive: json + jsonschema per record + GX on pandas", stats.RATE, "baseline"))
+    ours = run.add(
+        Measurement(
+            KEY_OURS,
+            "ingest",
+            "gdx ingest end to end (Kafka → bronze/quarantine, ledger, commit)",
+            stats.RATE,
+            "ours",
+            compare=[KEY_NAIVE, KEY_CEILING],
+        )
+    )
+    naive = run.add(
+        Measurement(
+            KEY_NAIVE, "ingest", "naive: json + jsonschema per record + GX on pandas", stats.RATE, "baseline"
+        )
+    )
     rss = run.add(Measurement(KEY_RSS, "ingest", "gdx ingest peak RSS (ingest process)", stats.BYTES, "ours"))
-    startup = run.add(Measurement(KEY_STARTUP, "ingest", "gdx ingest process start + imports", stats.SECONDS, "reference"))
-    ceiling = run.add(Measurement(KEY_CEILING, "ingest", "decode+write ceiling (orjson + Parquet), interleaved", stats.RATE, "reference"))
+    startup = run.add(
+        Measurement(KEY_STARTUP, "ingest", "gdx ingest process start + imports", stats.SECONDS, "reference")
+    )
+    ceiling = run.add(
+        Measurement(
+            KEY_CEILING,
+            "ingest",
+            "decode+write ceiling (orjson + Parquet), interleaved",
+            stats.RATE,
+            "reference",
+        )
+    )
     ds = ctx.loaded_wire
     fn = ingest_api.ingest_function()
     if isinstance(fn, str):
@@ -223,7 +289,11 @@ def run(ctx: Context) -> None:
             set_group_offsets(ctx.bootstrap, ds.topic, group, "beginning")
             ctx.log(f"ingest repeat {rep + 1}/{ctx.options.repeats}: gdx ingest in a child process …")
             spec = {
-                "env": {"GDX_LAKE_ROOT": str(lake), "GDX_STATE_DIR": str(state), "KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap},
+                "env": {
+                    "GDX_LAKE_ROOT": str(lake),
+                    "GDX_STATE_DIR": str(state),
+                    "KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap,
+                },
                 "call": {"bootstrap": ctx.bootstrap, "contract_id": ctx.contract.id},
             }
             r = run_child(spec, ctx.subdir("ingest", f"r{rep}"))
@@ -238,7 +308,18 @@ def run(ctx: Context) -> None:
             ours.samples.append(r["rate"])
             ours.repeats.append(r)
             rss.samples.append(float(r.get("vm_hwm_bytes") or r.get("peak_rss_polled_bytes", 0)))
-            rss.repeats.append({k: r.get(k) for k in ("vm_hwm_bytes", "peak_rss_polled_bytes", "peak_rss_tree_bytes", "maxrss_self_bytes", "maxrss_children_bytes")})
+            rss.repeats.append(
+                {
+                    k: r.get(k)
+                    for k in (
+                        "vm_hwm_bytes",
+                        "peak_rss_polled_bytes",
+                        "peak_rss_tree_bytes",
+                        "maxrss_self_bytes",
+                        "maxrss_children_bytes",
+                    )
+                }
+            )
             startup.samples.append(r.get("import_s", 0.0))
             if not v["ok"]:
                 ours.fail(f"repeat {rep + 1}: {_describe_failure(v)}")
@@ -254,9 +335,13 @@ def run(ctx: Context) -> None:
         )
     if ours.ran and ours.status == "ok" and ours.repeats:
         v = ours.repeats[-1]["verify"]
-        ours.add_note(f"exact: quarantine = {v['truth_bad']:,} planted bad, landed + quarantined = produced, offsets committed")
+        ours.add_note(
+            f"exact: quarantine = {v['truth_bad']:,} planted bad, landed + quarantined = produced, offsets committed"
+        )
     if naive.repeats and ds.n > naive.details.get("records", ds.n):
-        naive.add_note(f"measured on the first {naive.details['records']:,} records, rate extrapolated to {ds.n:,}")
+        naive.add_note(
+            f"measured on the first {naive.details['records']:,} records, rate extrapolated to {ds.n:,}"
+        )
     missed = [r["missed"] for r in naive.repeats]
     if missed and max(missed):
         kinds = ", ".join(sorted(naive.repeats[-1]["missed_by_kind"]))
@@ -269,7 +354,9 @@ def run_ceiling_one(ctx: Context, ceiling: Measurement, rep: int) -> None:
     from bench.stage_decode import decode_write, orjson_batch
 
     ctx.log(f"ingest repeat {rep + 1}/{ctx.options.repeats}: decode+write ceiling …")
-    indices = ctx.cache.get("valid_indices") or ctx.cache.setdefault("valid_indices", ctx.wire.valid_indices())
+    indices = ctx.cache.get("valid_indices") or ctx.cache.setdefault(
+        "valid_indices", ctx.wire.valid_indices()
+    )
     out = ctx.subdir("ingest", f"r{rep}", "ceiling")
     r = decode_write(ctx, out, orjson_batch, indices)
     shutil.rmtree(out, ignore_errors=True)

@@ -68,7 +68,9 @@ def run(ctx: Context) -> None:
     from gdx.build import build
     from gdx.producer.pipeline import publish_records
 
-    m = ctx.run.add(Measurement(KEY, "latency", "record produced → visible in mart_provincial_kpi", stats.SECONDS, "ours"))
+    m = ctx.run.add(
+        Measurement(KEY, "latency", "record produced → visible in mart_provincial_kpi", stats.SECONDS, "ours")
+    )
     rounds = max(1, ctx.options.latency_rounds)
     fn = ingest_api.ingest_function()
     if isinstance(fn, str):
@@ -91,11 +93,22 @@ def run(ctx: Context) -> None:
     state = ctx.subdir("latency", "state")
     paths = build_paths(ctx.workdir, lake, "latency", 0)
     spec = {
-        "env": {"GDX_LAKE_ROOT": str(lake), "GDX_STATE_DIR": str(state), "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+        "env": {
+            "GDX_LAKE_ROOT": str(lake),
+            "GDX_STATE_DIR": str(state),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        },
         "call": {"bootstrap": bootstrap, "contract_id": contract.id},
     }
     days = [date(2030, k + 1, 1) for k in range(min(rounds, 12))]  # dim_date ends 2030-12-31
-    m.details.update({"rounds": rounds, "station": STATION[0], "province": STATION[1], "lake_base_rows": ctx.options.records})
+    m.details.update(
+        {
+            "rounds": rounds,
+            "station": STATION[0],
+            "province": STATION[1],
+            "lake_base_rows": ctx.options.records,
+        }
+    )
 
     ctx.log(f"latency setup: 17 hours on {rounds} station-days, ingest, full build …")
     started = time.perf_counter()
@@ -126,7 +139,9 @@ def run(ctx: Context) -> None:
         res = publish_records(contract, [_record(day, 17, 57.0)], bootstrap)
         steps["produce_s"] = time.perf_counter() - t0
         if res.published != 1:
-            m.fail(f"round {k + 1}: the record was not published ({res.rejected} rejected, {res.failed} failed)")
+            m.fail(
+                f"round {k + 1}: the record was not published ({res.rejected} rejected, {res.failed} failed)"
+            )
             continue
         t = time.perf_counter()
         r = run_child(spec, ctx.subdir("latency", f"round{k}"))
@@ -149,15 +164,25 @@ def run(ctx: Context) -> None:
         steps["kpi_value"] = value
         m.repeats.append(steps)
         if value is None or count < 1:
-            m.fail(f"round {k + 1}: the record is not visible in the KPI after the build (value {value}, count {count})")
+            m.fail(
+                f"round {k + 1}: the record is not visible in the KPI after the build (value {value}, count {count})"
+            )
             continue
         m.samples.append(total)
     if m.status == "ok" and m.repeats:
-        med = {s: stats.median([r[s] for r in m.repeats if r.get(s) is not None]) for s in ("produce_s", "ingest_s", "build_s", "query_s")}
-        m.add_note("median split: " + ", ".join(f"{s[:-2]} {v:.1f} s" for s, v in med.items() if v is not None))
+        med = {
+            s: stats.median([r[s] for r in m.repeats if r.get(s) is not None])
+            for s in ("produce_s", "ingest_s", "build_s", "query_s")
+        }
+        m.add_note(
+            "median split: " + ", ".join(f"{s[:-2]} {v:.1f} s" for s, v in med.items() if v is not None)
+        )
 
 
 def _failures(result: Any) -> str:
     from bench.stage_dbt import _node_name
 
-    return "; ".join(f"{_node_name(n.unique_id)}: {(n.message or '')[:160]}" for n in result.failures[:3]) or result.output[-300:]
+    return (
+        "; ".join(f"{_node_name(n.unique_id)}: {(n.message or '')[:160]}" for n in result.failures[:3])
+        or result.output[-300:]
+    )

@@ -20,7 +20,19 @@ def test_bench_quick_fast_stages(tmp_path: Path) -> None:
     env = {**os.environ, "TQDM_DISABLE": "1"}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # the harness always starts its own throwaway broker
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--records", "20000", "--repeats", "1", "--stages", "decode_write,consume", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--records",
+            "20000",
+            "--repeats",
+            "1",
+            "--stages",
+            "decode_write,consume",
+            "--out",
+            str(out),
+        ],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -53,7 +65,9 @@ def test_bench_quick_fast_stages(tmp_path: Path) -> None:
     ratio = m["consume.confluent"]["speed_ratio"]["consume.kafka_python"]
     assert ratio == pytest.approx(m["consume.confluent"]["median"] / m["consume.kafka_python"]["median"])
     arrow = m["decode_write.pyarrow_json"]["speed_ratio"]["decode_write.orjson_pyarrow"]
-    assert arrow == pytest.approx(m["decode_write.pyarrow_json"]["median"] / m["decode_write.orjson_pyarrow"]["median"])
+    assert arrow == pytest.approx(
+        m["decode_write.pyarrow_json"]["median"] / m["decode_write.orjson_pyarrow"]["median"]
+    )
     # stages that were not selected are not in the file; targets of those stages are "not run"
     assert not any(k.startswith(("ingest.", "publish.", "dbt.")) for k in m)
     targets = {t["id"]: t for t in data["targets"]}

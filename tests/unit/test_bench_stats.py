@@ -118,13 +118,30 @@ def test_format_ratio() -> None:
 
 
 def test_summarize() -> None:
-    assert stats.summarize([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3, "samples": [3.0, 1.0, 2.0]}
+    assert stats.summarize([3.0, 1.0, 2.0]) == {
+        "median": 2.0,
+        "min": 1.0,
+        "max": 3.0,
+        "n": 3,
+        "samples": [3.0, 1.0, 2.0],
+    }
 
 
 def _run() -> Run:
     run = Run()
-    run.add(Measurement("ingest.gdx", "ingest", "ours", RATE, samples=[300_000, 280_000, 320_000], compare=["ingest.naive"]))
-    run.add(Measurement("ingest.naive", "ingest", "naive", RATE, "baseline", samples=[20_000, 25_000, 30_000]))
+    run.add(
+        Measurement(
+            "ingest.gdx",
+            "ingest",
+            "ours",
+            RATE,
+            samples=[300_000, 280_000, 320_000],
+            compare=["ingest.naive"],
+        )
+    )
+    run.add(
+        Measurement("ingest.naive", "ingest", "naive", RATE, "baseline", samples=[20_000, 25_000, 30_000])
+    )
     run.add(Measurement("ingest.ceiling", "ingest", "ceiling", RATE, "reference", samples=[500_000]))
     run.add(Measurement("dbt.build_10M", "dbt", "dbt", SECONDS, samples=[70.0, 65.0, 90.0]))
     run.add(Measurement("ingest.peak_rss", "ingest", "rss", stats.BYTES, samples=[1.0e9, 1.2e9]))
@@ -156,7 +173,10 @@ def test_targets_are_evaluated_from_the_run() -> None:
     by_id = {t["id"]: t for t in evaluate_targets(run)}
     assert by_id["ingest_rate"]["value"] == 300_000 and by_id["ingest_rate"]["met"] is True
     assert by_id["ingest_vs_naive"]["met"] is True
-    assert by_id["ingest_vs_ceiling"]["value"] == pytest.approx(0.6) and by_id["ingest_vs_ceiling"]["met"] is True
+    assert (
+        by_id["ingest_vs_ceiling"]["value"] == pytest.approx(0.6)
+        and by_id["ingest_vs_ceiling"]["met"] is True
+    )
     assert by_id["ingest_exact"]["value"] == 1 and by_id["ingest_exact"]["met"] is False
     assert by_id["ingest_peak_rss"]["value"] == 1.2e9 and by_id["ingest_peak_rss"]["met"] is True
     assert by_id["dbt_10m"]["value"] == 70.0 and by_id["dbt_10m"]["met"] is False
