@@ -63,8 +63,8 @@ test-integration: install kafka-jars ## Integration tests only
 demo: install kafka-jars ## Run the pipeline end to end on sample data (local broker, Airflow, DuckDB)
 	$(BIN)/gdx demo
 
-bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (writes bench/results/)
-	$(BIN)/python -m bench
+bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (writes bench/results/); BENCH_ARGS=--quick etc.
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 serve: install ## Serve the open-data catalog API and governor dashboard
 	$(BIN)/gdx serve

@@ -53,6 +53,21 @@ def _quiet_logger() -> Any:
     return logging.getLogger("gdx.ingest.librdkafka")
 
 
+def update_at_end(at_end: set[int], parts: list[int], eofs: list[tuple[int, int]]) -> None:
+    """Fold one `consume()` call into the set of partitions known to be at their end.
+
+    `parts` are the partitions of the call's records in order; `eofs` are its end-of-partition
+    events as (number of records before the event, partition). A partition is at its end when its
+    last event in the call is an EOF, or when it was at its end before and got no record now. Order
+    matters: an EOF usually arrives in the same call right after that partition's last records,
+    and must not be undone by them (which cost every run a full idle timeout).
+    """
+    at_end.difference_update(parts)
+    for position, partition in eofs:
+        if partition not in parts[position:]:
+            at_end.add(partition)
+
+
 class BatchConsumer:
     """One contract's topic, all partitions, read in bounded batches."""
 
@@ -127,18 +142,19 @@ class BatchConsumer:
                     return batch, True
                 continue
             good = []
+            eofs: list[tuple[int, int]] = []
             for m in msgs:
                 err = m.error()
                 if err is None:
                     good.append(m)
                 elif err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(m.partition())
+                    eofs.append((len(good), m.partition()))
                 else:
                     raise KafkaException(err)
+            parts = [m.partition() for m in good]
+            update_at_end(at_end, parts, eofs)
             if good:
                 last_data = time.monotonic()
-                parts = [m.partition() for m in good]
-                at_end.difference_update(parts)
                 values = [m.value() for m in good]
                 batch.partitions += parts
                 batch.offsets += [m.offset() for m in good]
