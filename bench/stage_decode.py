@@ -24,7 +24,7 @@ from bench.model import Measurement
 
 KEY_CEILING = "decode_write.orjson_pyarrow"
 KEY_ARROW_JSON = "decode_write.pyarrow_json"
-BATCH = 250_000  # the ingestion engine's default batch_max_records
+BATCH = 125_000  # the ingestion engine's default batch_max_records
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 

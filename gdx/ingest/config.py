@@ -22,8 +22,10 @@ class IngestConfig:
     max_records: int | None = None
     """Stop the run after this many records (None: until the topic is caught up)."""
 
-    batch_max_records: int = 250_000
-    """A batch (one GX gate, one file per partition) holds at most this many records."""
+    batch_max_records: int = 125_000
+    """A batch (one GX gate, one file per partition) holds at most this many records. Measured
+    (make bench, 1M PM2.5 records): 250k per batch peaks at 1.76 GB RSS, 125k at 1.33 GB for the
+    same share of the decode+write ceiling (0.38× vs 0.39×): per-batch costs are amortised by then."""
 
     batch_max_bytes: int = 128 * 1024 * 1024
     """... and at most this many value bytes."""
