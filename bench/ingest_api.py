@@ -77,12 +77,7 @@ def consumer_client() -> str | None:
     consumer_mod = _module("gdx.ingest.consumer")
     if isinstance(consumer_mod, str):
         return None
-    import inspect
-
-    source = inspect.getsource(consumer_mod)
-    if "confluent_kafka" in source:
-        return "confluent-kafka"
-    return "kafka-python" if "from kafka" in source or "import kafka" in source else None
+    return getattr(consumer_mod, "KAFKA_CLIENT", None)
 
 
 def consume_only_function() -> Callable[..., dict[str, Any]] | str:

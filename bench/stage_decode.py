@@ -21,10 +21,11 @@ from typing import Any
 from bench import stats
 from bench.context import Context
 from bench.model import Measurement
+from gdx.ingest.config import IngestConfig
 
 KEY_CEILING = "decode_write.orjson_pyarrow"
 KEY_ARROW_JSON = "decode_write.pyarrow_json"
-BATCH = 125_000  # the ingestion engine's default batch_max_records
+BATCH = IngestConfig.batch_max_records  # the ingestion engine's default batch size
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 

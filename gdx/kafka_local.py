@@ -8,6 +8,7 @@ needed. `KAFKA_HOME` (an unpacked Kafka distribution) replaces the Maven jars;
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -273,8 +274,9 @@ def _cluster_id(home: Path) -> str:
         stored = path.read_text().strip()
         if stored and not stored.startswith("-"):
             return stored
-    path.write_text(new_cluster_id())
-    return path.read_text().strip()
+    cid = new_cluster_id()
+    path.write_text(cid)
+    return cid
 
 
 def new_cluster_id() -> str:
@@ -284,8 +286,6 @@ def new_cluster_id() -> str:
     random id in 64 starts with "-"); Kafka's own `Uuid.randomUuid()` rejects such ids for the
     same reason, so we do too.
     """
-    import base64
-
     while True:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cid.startswith("-"):

@@ -17,6 +17,9 @@ from typing import Any
 
 from gdx.ingest.model import RawBatch
 
+KAFKA_CLIENT = "confluent-kafka"
+"""The client library behind `BatchConsumer` (reported by `make bench`)."""
+
 
 class TopicMissing(RuntimeError):
     """The contract's topic does not exist on the cluster (nothing was ever published)."""
