@@ -16,6 +16,8 @@ order. Rule ids:
 - `sla-freshness`: non-seed contracts declare a freshness SLA with a duration.
 - `enum`: enums are non-empty, distinct and of the property's type.
 - `range`: minimum ≤ maximum, minLength ≤ maxLength.
+- `access`: read grants (`roles: [{role: agency.<code>, access: read}]`) name registered agencies
+  other than the owner; a contract with personal data is granted only with `personalData: true`.
 """
 
 from __future__ import annotations
@@ -295,6 +297,9 @@ def gdx_findings(
                 _line(lines, "slaProperties"),
             )
 
+    # access grants
+    f += _access_findings(contract, file, lines, contracts_root)
+
     # GD-Catalog
     gd_line = _custom_line(lines, contract, "gdCatalog")
     for key in GD_CATALOG_REQUIRED:
@@ -330,6 +335,33 @@ def gdx_findings(
                     year_line,
                 )
     return f
+
+
+def _access_findings(contract: Contract, file: str, lines: Lines, contracts_root: Path | None) -> list[Finding]:
+    from gdx.agencies import AgencyRegistryError, load_agencies
+
+    if not contract.read_grants:
+        return []
+    out: list[Finding] = []
+    try:
+        known = set(load_agencies(contracts_root)) if contracts_root is not None else None
+    except (AgencyRegistryError, KeyError):
+        known = None
+    for i, grant in enumerate(contract.read_grants):
+        line = _line(lines, "roles", i) or _line(lines, "roles")
+        if grant.agency == contract.agency:
+            out.append(Finding(file, line, "access", f"agency.{grant.agency} owns the dataset: a read grant adds nothing"))
+        elif known is not None and grant.agency not in known:
+            out.append(Finding(file, line, "access", f"agency.{grant.agency} is not in the agencies registry (ref.agencies)"))
+        if contract.pii_properties and not grant.personal_data:
+            out.append(
+                Finding(
+                    file, line, "access",
+                    f"agency.{grant.agency}: this dataset holds personal data; a grant must say "
+                    "personalData: true explicitly (or be removed)",
+                )  # fmt: skip
+            )
+    return out
 
 
 def _index(contract: Contract, key: str) -> int:

@@ -176,6 +176,21 @@ class SlaProperty:
 
 
 @dataclass(frozen=True)
+class ReadGrant:
+    """One agency's right to read a dataset beyond its owner: an ODCS `roles` entry
+    `{role: agency.<code>, access: read, customProperties: [{property: personalData, value: true}]}`.
+
+    The grant is the single source of the Kafka READ ACL on the dataset topic and of catalog
+    access (resources, downloads) for that agency's API tokens. A contract that declares personal
+    data is granted only by a grant that says `personalData: true` explicitly (lint enforces it).
+    """
+
+    agency: str
+    personal_data: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Rule:
     """A machine-checked rule over one record: ingestion computes `_rule_<id>` (True = passes)."""
 
@@ -239,6 +254,11 @@ class Contract:
     rules: tuple[Rule, ...] = ()
     """Implicit semantic-type rules (property order) then the `quality` rules (file order)."""
     seed: bool = False
+    read_grants: tuple[ReadGrant, ...] = ()
+    """ODCS `roles` with `access: read` and `role: agency.<code>`, in file order."""
+    disclosure_threshold: int = 5
+    """customProperty `disclosureThreshold`: public figures derived from this dataset's personal
+    data suppress cells counting fewer records than this (statistical disclosure control)."""
 
     @property
     def is_seed(self) -> bool:
@@ -298,6 +318,22 @@ class Contract:
         classification = str(self.gd_catalog.get("data_classification", ""))
         public = category in {"ข้อมูลสาธารณะ", "public"} and classification in {"เปิดเผย", "public", ""}
         return "public" if public and not self.pii_properties else "restricted"
+
+    @property
+    def readers(self) -> tuple[str, ...]:
+        """Agencies besides the owner that may read the dataset (topic and catalog resources).
+        A grant on a personal-data contract counts only if it says `personalData: true`."""
+        return tuple(
+            dict.fromkeys(
+                g.agency
+                for g in self.read_grants
+                if g.agency != self.agency and (g.personal_data or not self.pii_properties)
+            )
+        )
+
+    def may_read(self, agency: str) -> bool:
+        """True for the owner agency and every agency the contract grants read access to."""
+        return agency == self.agency or agency in self.readers
 
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -554,7 +590,52 @@ def parse_contract(
         raw=raw,
         rules=_rules(path, obj, props, lines),
         seed=seed,
+        read_grants=_read_grants(path, raw, lines),
+        disclosure_threshold=_threshold(path, custom, items, lines),
     )
+
+
+def _threshold(path: Path, custom: dict[str, Any], items: list[Any], lines: Lines | None) -> int:
+    value = custom.get("disclosureThreshold", 5)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ContractError(
+            path,
+            f"disclosureThreshold {value!r} must be a whole number of at least 1",
+            _custom_line(lines, (), items, "disclosureThreshold"),
+        )
+    return value
+
+
+GRANT_ROLE = re.compile(r"^agency\.([a-z][a-z0-9_]*)$")
+
+
+def _read_grants(path: Path, raw: dict[str, Any], lines: Lines | None) -> tuple[ReadGrant, ...]:
+    roles = raw.get("roles") or []
+    if not isinstance(roles, list):
+        raise ContractError(path, "roles must be a list", _line(lines, "roles"))
+    grants: list[ReadGrant] = []
+    for i, role in enumerate(roles):
+        if not isinstance(role, dict) or not role.get("role"):
+            raise ContractError(path, f"roles #{i + 1} has no role", _line(lines, "roles", i))
+        match = GRANT_ROLE.match(str(role["role"]))
+        if match is None:
+            continue  # other ODCS roles (approvers, stewards) grant nothing on the exchange
+        access = str(role.get("access", "read")).lower()
+        if access != "read":
+            raise ContractError(
+                path,
+                f"role {role['role']!r}: access {access!r} is not granted through contracts (only read; "
+                "writing a dataset is its owner agency's alone)",
+                _line(lines, "roles", i, "access"),
+            )
+        custom = _custom(role.get("customProperties"))
+        personal = custom.get("personalData", False)
+        if not isinstance(personal, bool):
+            raise ContractError(
+                path, f"role {role['role']!r}: personalData must be true or false", _line(lines, "roles", i)
+            )
+        grants.append(ReadGrant(match.group(1), personal, str(role.get("description") or "")))
+    return tuple(grants)
 
 
 def load_contract(path: Path | str) -> Contract:
