@@ -14,7 +14,9 @@ _STATUS_STYLE = {
     "off_track": "red",
     "no_data": "dim",
     "no_target": "dim",
+    "suppressed": "dim",
 }
+SUPPRESSED_NOTE = "ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล / suppressed to protect personal data"
 
 
 def _format_value(value: float | None, unit: str | None) -> str:
@@ -132,11 +134,15 @@ def register(app: typer.Typer) -> None:
                 label,
                 f"{row['kpi_name_th']}\n[dim]{row['kpi_name_en']}[/]",
                 period_label,
-                _format_value(row["value"], row["unit"]),
-                row["unit"] or "",
+                f"< {row['suppression_threshold']}"
+                if row.get("is_suppressed")
+                else _format_value(row["value"], row["unit"]),
+                "records" if row.get("is_suppressed") else row["unit"] or "",
                 _format_value(row["target"], row["unit"]),
                 f"[{style}]{row['status']}[/]" if style else row["status"],
                 end_section=False,
             )
         console.print(table)
         typer.echo("* period still running or only partly covered by the data")
+        if any(row.get("is_suppressed") for row in rows):
+            typer.echo(f"< n: {SUPPRESSED_NOTE} (fewer than n records from a personal-data dataset)")
