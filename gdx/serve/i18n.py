@@ -73,6 +73,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล / suppressed to protect personal data",
     ),
     "records": ("ราย", "records"),
+    "suppressed_short": ("ปกปิด", "suppressed"),
     "suppressed_note": (
         "ค่าที่นับได้น้อยกว่าเกณฑ์จากข้อมูลส่วนบุคคลถูกปกปิด (ช่องว่างในกราฟ)",
         "counts below the threshold from personal data are suppressed (gaps in the chart)",

@@ -8,7 +8,8 @@ shown (and flagged).
 
 Disclosure control: a value the mart suppresses (`is_suppressed`, for KPIs derived from personal
 data) is shown as "< threshold" (`suppression_threshold` of the row), is a gap in the trend (never
-a zero) and gets no status colour; the headline may be a suppressed month (showing an older month
+a zero) and gets no status colour (a cell hidden only as the complement of a small one is shown
+as "suppressed", since "< threshold" would be untrue for it); the headline may be a suppressed month (showing an older month
 instead would misstate the period).
 
 Status colours come from the mart's `status` (on_track / at_risk / off_track; no_target and
@@ -116,7 +117,10 @@ class Kpi:
     suppressed: bool = False
     """The headline value is withheld by disclosure control (`value` is None)."""
     threshold: int | None = None
-    """The disclosure threshold of the headline row: shown as "< threshold"."""
+    """The disclosure threshold of the headline row."""
+    below_threshold: bool = False
+    """Suppressed as a small cell (primary): shown as "< threshold". A cell hidden only so that a
+    total cannot reveal a small one (secondary) holds more than that and is shown as "suppressed"."""
     suppressed_periods: list[str] = field(default_factory=list)
     """Months of `series` whose value is withheld (gaps in the chart)."""
 
@@ -137,6 +141,11 @@ def is_monthly(row: Row) -> bool:
 def is_suppressed(row: Row) -> bool:
     """The mart withheld this row's value (statistical disclosure control)."""
     return row.get("is_suppressed") is True
+
+
+def is_small_cell(row: Row) -> bool:
+    """Suppressed because it counts fewer records than the threshold (reason 'primary: …')."""
+    return is_suppressed(row) and str(row.get("suppression_reason") or "").startswith("primary")
 
 
 def headline(rows: list[Row]) -> Row:
@@ -221,6 +230,7 @@ def province_kpis(rows: list[Row], province: str, months: int = 24) -> list[Kpi]
                 sources=sources,
                 suppressed=suppressed,
                 threshold=_threshold(latest),
+                below_threshold=is_small_cell(latest),
                 suppressed_periods=[
                     _period(r)[:7]
                     for r in kpi_rows

@@ -138,10 +138,15 @@ def test_axis_labels_stay_short() -> None:
 
 def test_a_suppressed_value_is_shown_as_below_the_threshold_never_as_a_number() -> None:
     """Disclosure control: the mart nulls the value and says why; the dashboard keeps it hidden."""
-    hidden = {"is_suppressed": True, "suppression_threshold": 5, "status": "suppressed"}
+    hidden = {
+        "is_suppressed": True,
+        "suppression_threshold": 5,
+        "status": "suppressed",
+        "suppression_reason": "primary: น้อยกว่า 5 ราย / fewer than 5 records",
+    }
     rows = [_row(1, 9.0), _row(2, None, **hidden), _row(3, 12.0), _row(4, None, **hidden)]
     (kpi,) = province_kpis(rows, "TH-57")
-    assert kpi.suppressed and kpi.value is None and kpi.threshold == 5
+    assert kpi.suppressed and kpi.value is None and kpi.threshold == 5 and kpi.below_threshold
     assert kpi.period == "2025-04-01"  # the latest month, not an older visible one
     assert kpi.status == "none"  # no colour computed against a hidden value
     assert kpi.series == [("2025-01", 9.0), ("2025-02", None), ("2025-03", 12.0), ("2025-04", None)]
@@ -152,3 +157,9 @@ def test_a_suppressed_value_is_shown_as_below_the_threshold_never_as_a_number() 
     (leaky,) = province_kpis([_row(1, 3.0, **hidden)], "TH-57")
     assert leaky.value is None and leaky.series == [("2025-01", None)]
     assert status_class("suppressed") == "none"
+
+
+def test_a_complement_is_suppressed_but_not_said_to_be_below_the_threshold() -> None:
+    hidden = {"is_suppressed": True, "suppression_threshold": 5, "suppression_reason": "secondary: …"}
+    (kpi,) = province_kpis([_row(1, 9.0), _row(2, None, **hidden)], "TH-57")
+    assert kpi.suppressed and not kpi.below_threshold and kpi.value is None
