@@ -75,8 +75,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "records": ("ราย", "records"),
     "suppressed_short": ("ปกปิด", "suppressed"),
     "suppressed_note": (
-        "ค่าที่นับได้น้อยกว่าเกณฑ์จากข้อมูลส่วนบุคคลถูกปกปิด (ช่องว่างในกราฟ)",
-        "counts below the threshold from personal data are suppressed (gaps in the chart)",
+        "เดือนที่ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล (ช่องว่างในกราฟ)",
+        "months suppressed to protect personal data (gaps in the chart)",
     ),
     "footer": (
         "ข้อมูลจากสัญญาข้อมูล (ODCS) และคลังข้อมูล dbt — อ่านอย่างเดียว",
