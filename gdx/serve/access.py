@@ -169,7 +169,15 @@ def identify(request: Request, tokens: TokenStore, registered: Iterable[str], au
     token = presented_token(request.headers)
     if token is None:
         return ANONYMOUS
-    record = tokens.lookup(token)
+    from gdx.security.tokens import TokenError
+
+    try:
+        record = tokens.lookup(token)
+    except TokenError as exc:  # a damaged store: nobody is authenticated until it is fixed
+        log.error("cannot check API tokens: %s", exc)
+        raise AccessDenied(
+            "Access denied: API tokens cannot be checked now (the token store is unreadable)"
+        ) from None
     if record is None:
         # Not audited: anyone can send garbage, and an unauthenticated caller must not be able to
         # fill the audit log. The token itself is never logged.

@@ -515,3 +515,55 @@ def test_revocation_takes_effect_on_the_next_request(secured: Secured) -> None:
     assert (
         requests.get(url, headers=secured.headers("dopa"), timeout=60).status_code == 200
     )  # others unaffected
+
+
+def test_no_restricted_data_without_an_audit_record(secured: Secured, tmp_path: Path) -> None:
+    """With the audit log unwritable, restricted reads fail closed (503, no data); public ones work."""
+    from gdx.serve.config import ServeSettings
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "audit").write_text("a file where the audit folder should be")
+    settings = ServeSettings(
+        port=free_port(),
+        warehouse=secured.warehouse.warehouse,
+        contracts_dir=CONTRACTS_DIR,
+        lake_root=str(lake),
+        api_tokens_file=secured.tokens_file,
+    )
+    with ServerThread(settings) as server:
+        dopa = secured.headers("dopa")
+        show = requests.get(
+            f"{server.url}/api/3/action/package_show", params={"id": RESTRICTED}, headers=dopa, timeout=30
+        )
+        assert show.status_code == 503 and "result" not in show.json()
+        download = requests.get(f"{server.url}/download/{RESTRICTED_NAME}.csv", headers=dopa, timeout=30)
+        assert download.status_code == 503 and "case_id" not in download.text
+        page = requests.get(f"{server.url}/dataset/{RESTRICTED_NAME}", headers=dopa, timeout=30)
+        assert page.status_code == 503 and "/download/" not in page.text
+        public = requests.get(f"{server.url}/download/{PUBLIC_NAME}.csv", headers=dopa, timeout=30)
+        assert public.status_code == 200
+        anonymous = requests.get(
+            f"{server.url}/api/3/action/package_show", params={"id": RESTRICTED}, timeout=30
+        )
+        assert anonymous.status_code == 200 and anonymous.json()["result"]["metadata_only"] is True
+
+
+def test_a_damaged_token_store_authenticates_nobody(secured: Secured, tmp_path: Path) -> None:
+    from gdx.serve.config import ServeSettings
+
+    damaged = tmp_path / "api_tokens.json"
+    damaged.write_text('{"version": 1, "tokens": [{"id": "oops"}]}')
+    settings = ServeSettings(
+        port=free_port(),
+        warehouse=secured.warehouse.warehouse,
+        contracts_dir=CONTRACTS_DIR,
+        lake_root=str(secured.lake),
+        api_tokens_file=damaged,
+    )
+    with ServerThread(settings) as server:
+        url = f"{server.url}/api/3/action/package_show"
+        refused = requests.get(url, params={"id": RESTRICTED}, headers=secured.headers("moi"), timeout=30)
+        assert_denied(refused, "token store is unreadable")
+        anonymous = requests.get(url, params={"id": RESTRICTED}, timeout=30)
+        assert anonymous.status_code == 200 and anonymous.json()["result"]["metadata_only"] is True
