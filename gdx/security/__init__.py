@@ -1,0 +1,1 @@
+"""Security of the exchange: identities, access rights, field-level encryption, audit."""
