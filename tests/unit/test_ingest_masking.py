@@ -18,7 +18,10 @@ KEYED = Pseudonymiser(PiiKey.parse("k1:" + "m" * 32))
 UNKEYED = Pseudonymiser(None)
 THAI = "๐๑๒๓๔๕๖๗๘๙"
 _RUN = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
-_TOKEN = re.compile(r"k[0-9]+:[0-9a-f]{64}")
+_BOUNDED = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12}(?![0-9])")
+# HMAC tokens and SHA-256 event ids are hashes, not ids: 13 decimal digits in a row occur in their
+# hex by chance, so the scanner blanks them first.
+_TOKEN = re.compile(r"(?:k[0-9]+:)?[0-9a-f]{64}")
 
 
 def _scan_text(text: str) -> list[str]:
@@ -30,13 +33,25 @@ def _scan_text(text: str) -> list[str]:
         digits = re.sub(r"[ -]", "", m.group(0))
         if len(digits) == 13 and normalize_citizen_id(digits):
             found.append(digits)
+    # and 13 digits set off by a separator from more digits ("<id> 5")
+    for m in _BOUNDED.finditer(text):
+        digits = re.sub(r"[ -]", "", m.group(0))
+        if normalize_citizen_id(digits) and digits not in found:
+            found.append(digits)
     return found
 
 
+def _crude_unescape(text: str) -> str:
+    """Every `\\uXXXX` decoded, nested ones too, whether or not the text is JSON."""
+    for _ in range(3):
+        text = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
 def _scan(text: str) -> list[str]:
-    """Ids in the raw text, in every string/number after JSON unescaping, and after decoding
-    `\\uXXXX` once more (an escaped escape)."""
-    found = _scan_text(text)
+    """Ids in the raw text (as is and with every escape decoded), in every string/number after
+    JSON unescaping, and after decoding `\\uXXXX` once more (an escaped escape)."""
+    found = _scan_text(text) + _scan_text(_crude_unescape(text))
     try:
         doc = json.loads(text)
     except ValueError:
