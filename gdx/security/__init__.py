@@ -1,1 +1,2 @@
-"""Security of the exchange: identities, access rights, field-level encryption, audit."""
+"""Identities and credentials of the exchange: who is asking, and how they prove it; and the
+field-level encryption that keeps personal data unreadable on the wire (field_crypto, field_keys)."""
