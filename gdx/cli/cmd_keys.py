@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
     @keys.command("rotate")
     def rotate() -> None:
         """Add a new key pair k<n+1> to GDX_FIELD_KEYS_DIR: producers encrypt with it from now on,
-        landing keeps reading every older version it holds. Prints the new version."""
+        landing keeps reading every older version it holds. Prints the new version; appends a
+        `key.rotate` entry to the audit log."""
         from gdx.security import field_keys
         from gdx.settings import Settings
 
@@ -27,9 +28,27 @@ def register(app: typer.Typer) -> None:
             ring = field_keys.FieldKeyring.from_settings(settings)
         except field_keys.FieldKeyError as exc:
             raise fail(str(exc)) from None
+        fingerprint = ring.fingerprints()[version]
+        try:  # the rotation goes on the tamper-evident record (version and fingerprint, never a key)
+            from gdx.audit import AuditLog
+
+            AuditLog.from_settings(settings).append(
+                principal="gdx-admin",
+                action="key.rotate",
+                outcome="ok",
+                detail={
+                    "key_version": version,
+                    "fingerprint": fingerprint,
+                    "previous_version": existing.newest,
+                },
+            )
+        except Exception as exc:  # the key exists; the missing record must not go unnoticed
+            raise fail(
+                f"key pair {version} was created, but the audit entry could not be written: {exc}"
+            ) from None
         typer.echo(version)
         typer.echo(
-            f"new key pair {version} (fingerprint {ring.fingerprints()[version]}) in {settings.field_keys_dir}; "
+            f"new key pair {version} (fingerprint {fingerprint}) in {settings.field_keys_dir}; "
             "give agencies the new public key: `gdx keys public`",
             err=True,
         )

@@ -286,3 +286,58 @@ def _segment_records(data_dir: Path) -> dict[tuple[str, int], list[tuple[int, di
                 headers = [(k, v or b"") for k, v in (r.headers or [])]
                 rows.append((r.offset, {"key": r.key, "value": r.value, "headers": headers}))
     return out
+
+
+def test_rotation_records_sealed_under_k1_and_k2_both_land(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+    """`gdx keys rotate` between two `gdx produce` runs: producers switch to the newest key, and one
+    `gdx ingest` lands what was sealed under either; `gdx keys list` shows fingerprints only."""
+    from gdx.audit import AuditLog
+    from gdx.settings import Settings
+
+    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    moi = env.contract("moi.informal_debt_cases")
+    keydir = env.state / "keys" / "field"
+    env.env["GDX_FIELD_KEYS_DIR"] = str(keydir)
+    no_env_keys = {"GDX_FIELD_PRIVATE_KEYS": "", "GDX_FIELD_PUBLIC_KEYS": ""}  # keys from the folder only
+
+    src = generate(moi.id, 400, bad_ratio=0.0, seed=41, out=tmp_path / "all.csv")
+    lines = src.read_bytes().splitlines(keepends=True)
+    halves = [tmp_path / "first.csv", tmp_path / "second.csv"]
+    halves[0].write_bytes(lines[0] + b"".join(lines[1:201]))
+    halves[1].write_bytes(lines[0] + b"".join(lines[201:]))
+    versions = []
+    for half in halves:
+        rotated = env.run_cli("keys", "rotate", extra_env=no_env_keys)
+        assert rotated.returncode == 0, rotated.stderr[-2000:]
+        versions.append(rotated.stdout.strip())
+        done = env.run_cli("produce", moi.id, str(half), extra_env=no_env_keys)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert versions == ["k1", "k2"]
+
+    wire = [orjson.loads(r["value"])["citizen_id"] for r in _read_all(kafka_bootstrap, moi.topic)]
+    assert len(wire) == 400
+    assert sorted(w.split(":")[2] for w in wire) == ["k1"] * 200 + ["k2"] * 200
+
+    listed = env.run_cli("keys", "list", extra_env=no_env_keys)
+    assert (
+        listed.returncode == 0
+        and "k1" in listed.stdout
+        and "k2  " in listed.stdout
+        and "newest" in listed.stdout
+    )
+    for key_file in keydir.glob("*.key"):
+        secret = key_file.read_text().strip()
+        assert secret not in listed.stdout + listed.stderr and secret[:12] not in listed.stdout
+
+    ingest = env.run_cli("ingest", moi.id, extra_env=no_env_keys)
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    bronze, quarantine = read_lake(env.lake, moi)
+    assert len(bronze) == 400 and not quarantine
+    pseudo = Pseudonymiser(PiiKey.parse(TEST_PII_KEY))
+    source_ids = set(_scan(src.read_text(encoding="cp874", errors="replace")))
+    assert {r["citizen_id_hmac"] for r in bronze.values()} <= {pseudo.token(c) for c in source_ids}
+
+    monkeypatch.setenv("GDX_LAKE_ROOT", str(env.lake))
+    rotations = [e for e in AuditLog.from_settings(Settings.from_env()).entries() if e.action == "key.rotate"]
+    assert [e.detail["key_version"] for e in rotations] == ["k1", "k2"]
+    assert all(e.principal == "gdx-admin" and e.outcome == "ok" for e in rotations)
