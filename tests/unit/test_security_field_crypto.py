@@ -171,3 +171,23 @@ def test_missing_keys_fail_clearly(tmp_path) -> None:
     assert fc.FieldEncryptor(MOI, pub_only).version == "k1"
     with pytest.raises(fk.FieldKeyError):
         fc.FieldDecryptor.for_contract(MOI, keyring=pub_only)
+
+
+def test_demo_creates_its_keys_private_from_the_first_byte(tmp_path, monkeypatch) -> None:
+    from gdx.demo import demo_env
+
+    monkeypatch.delenv("GDX_PII_KEY", raising=False)
+    monkeypatch.delenv("GDX_FIELD_PRIVATE_KEYS", raising=False)
+    old_umask = os.umask(0o000)  # a mode applied after writing would show up as 0666 first
+    try:
+        settings = Settings(state_dir=tmp_path / "state", field_keys_dir=tmp_path / "state" / "keys" / "field")
+        env = demo_env(settings)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / "state" / "pii.key").stat().st_mode) == 0o600
+    assert env["GDX_PII_KEY"].startswith("k1:")
+    ring = fk.FieldKeyring.from_settings(settings)
+    assert ring.versions == ["k1"] and "k1" in ring.private
+    assert stat.S_IMODE((settings.field_keys_dir / "k1.key").stat().st_mode) == 0o600
+    demo_env(settings)  # a second run keeps both keys
+    assert fk.FieldKeyring.from_settings(settings).private == ring.private
