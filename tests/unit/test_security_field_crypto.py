@@ -180,7 +180,9 @@ def test_demo_creates_its_keys_private_from_the_first_byte(tmp_path, monkeypatch
     monkeypatch.delenv("GDX_FIELD_PRIVATE_KEYS", raising=False)
     old_umask = os.umask(0o000)  # a mode applied after writing would show up as 0666 first
     try:
-        settings = Settings(state_dir=tmp_path / "state", field_keys_dir=tmp_path / "state" / "keys" / "field")
+        settings = Settings(
+            state_dir=tmp_path / "state", field_keys_dir=tmp_path / "state" / "keys" / "field"
+        )
         env = demo_env(settings)
     finally:
         os.umask(old_umask)
