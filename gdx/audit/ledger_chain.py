@@ -144,19 +144,15 @@ def unchained(log: AuditLog, lake: Lake, contract: Contract) -> list[str]:
     return sorted(wanted)
 
 
-def chain_unchained(log: AuditLog, lake: Lake, contract: Contract) -> list[str]:
-    """Recovery: chain every committed-but-unchained ledger file of `contract`; returns their paths."""
+def ledger_facts(lake: Lake, path: str) -> dict[str, Any]:
+    """What an `ingest.batch` entry records about the ledger file at `path`, read from the file."""
     import pyarrow.parquet as pq
 
-    paths = unchained(log, lake, contract)
-    for path in paths:
-        rows = pq.read_table(lake.abs(path), filesystem=lake.fs).to_pylist()
-        facts: dict[str, Any] = dict(rows[0]) if len(rows) == 1 else {}
-        if "/_replay/" in path:
-            facts = {
-                "kind": "replay",
-                "rows": len(rows),
-                "replay_batch_id": rows[0]["replay_batch_id"] if rows else None,
-            }
-        chain_ledger_file(log, contract.id, path, facts, recovered=True)
-    return paths
+    rows = pq.read_table(lake.abs(path), filesystem=lake.fs).to_pylist()
+    if "/_replay/" in path:
+        first = rows[0] if rows else {}
+        return {
+            "kind": "replay", "replay_batch_id": first.get("replay_batch_id"),
+            "batch_id": first.get("quarantine_batch_id"), "rows": len(rows),
+        }  # fmt: skip
+    return dict(rows[0]) if len(rows) == 1 else {"rows": len(rows)}
