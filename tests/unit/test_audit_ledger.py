@@ -148,3 +148,33 @@ def test_verify_names_a_tampered_ledger_file(tmp_path: Path, how: str, local: bo
     report = AuditLog(lake).verify()
     assert report.problem is not None and report.problem.message == expected
     assert AuditLog(lake).verify(ledger=False).ok  # the chain itself is intact: the ledger check caught it
+
+
+def test_the_recovery_search_stops_at_the_ledger_files_age(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash-unchained file must not make every later run read the whole log: the search stops
+    at entries an hour older than the file."""
+    lake = _lake(tmp_path)
+    log = AuditLog(lake)
+    for _ in range(30):  # old catalog traffic
+        log.append(principal="dopa", action="catalog.read", outcome="allowed", dataset=AIR.id)
+    crashed = _write_unchained(lake, NAMES[0])
+    read: list[int] = []
+    real = AuditLog.iter_back
+
+    def counting(self):
+        for e in real(self):
+            read.append(e.seq)
+            yield e
+
+    monkeypatch.setattr(AuditLog, "iter_back", counting)
+    assert unchained(log, lake, AIR) == [crashed]
+    assert len(read) == 30  # nothing is old enough yet: all read
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    for seq in range(1, 31):  # rewrite history as if that traffic were years old (hashes untouched)
+        p = tmp_path / "lake" / f"audit/entries/{seq:012d}.json"
+        p.write_text(p.read_text().replace(p.read_text().split('"time":"')[1].split('"')[0], old.isoformat()))
+    read.clear()
+    assert unchained(log, lake, AIR) == [crashed]
+    assert len(read) == 1  # the first entry older than the horizon ends the search
