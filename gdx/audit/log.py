@@ -18,7 +18,11 @@ and hard-links it onto `<seq>.json`, which fails if the name exists (atomic excl
 O_EXCL, but a reader never sees a half-written entry and a crash leaves only a temp file). On
 conflict it reads the winner's entry and retries with the next seq, chained to it. The head only
 moves forward, under a short flock; if a writer dies between its entry and the head, the head
-lags and the next append (which always scans forward past the head) moves it on. Non-local lakes
+lags and the next append (which always scans forward past the head) moves it on; verify() notes
+a lag but does not fail on it. A new log writes its head (seq 0, GENESIS) before entry 1, so a
+missing or damaged head next to entries is always tampering: appends then chain on after the
+newest entry but never re-create the head, so the evidence stays for verify(). Cost: one head
+read, one existence probe and three fsyncs per append, whatever the log's length. Non-local lakes
 (s3://) have no exclusive create in pyarrow: appends there need a single writer, as landing does
 (gdx.ingest.locking); reading and `verify()` work on any pyarrow filesystem.
 
