@@ -133,30 +133,49 @@ def _replay_k(path: str) -> int:
 
 
 def unchained(log: AuditLog, lake: Lake, contract: Contract) -> list[str]:
-    """Those of `candidates` with no `ingest.batch` entry: scans the log back from its newest entry
-    and stops as soon as every candidate is found (usually within the last run's entries)."""
+    """Those of `candidates` with no `ingest.batch` entry. Scans the log back from its newest entry
+    and stops as soon as every candidate is found (so it reads the entries appended since the
+    dataset's last batch), or once entries are older than the oldest candidate's ledger file
+    (its entry comes after the file, so none can be further back; the margin covers clock skew
+    between the hosts that write the lake)."""
+    from datetime import timedelta
+
     wanted = set(candidates(lake, contract))
+    if not wanted:
+        return []
+    written = [_written_at(lake, path) for path in wanted]
+    horizon = min(written) - timedelta(hours=1) if all(written) else None
     for entry in log.iter_back():
-        if not wanted:
+        if not wanted or (horizon is not None and entry.when < horizon):
             break
         if entry.action == ACTION and entry.dataset == contract.id:
             wanted.discard(entry.detail.get("ledger_path"))
     return sorted(wanted)
 
 
-def chain_unchained(log: AuditLog, lake: Lake, contract: Contract) -> list[str]:
-    """Recovery: chain every committed-but-unchained ledger file of `contract`; returns their paths."""
+def _written_at(lake: Lake, path: str) -> Any:
+    """When the ledger file's batch finished (replays: when replayed), or None if unreadable."""
     import pyarrow.parquet as pq
 
-    paths = unchained(log, lake, contract)
-    for path in paths:
-        rows = pq.read_table(lake.abs(path), filesystem=lake.fs).to_pylist()
-        facts: dict[str, Any] = dict(rows[0]) if len(rows) == 1 else {}
-        if "/_replay/" in path:
-            facts = {
-                "kind": "replay",
-                "rows": len(rows),
-                "replay_batch_id": rows[0]["replay_batch_id"] if rows else None,
-            }
-        chain_ledger_file(log, contract.id, path, facts, recovered=True)
-    return paths
+    column = "replayed_at" if "/_replay/" in path else "finished_at"
+    try:
+        values = (
+            pq.read_table(lake.abs(path), filesystem=lake.fs, columns=[column]).column(column).to_pylist()
+        )
+    except Exception:  # a damaged ledger file: no bound, verify() will name it
+        return None
+    return min(values) if values and None not in values else None
+
+
+def ledger_facts(lake: Lake, path: str) -> dict[str, Any]:
+    """What an `ingest.batch` entry records about the ledger file at `path`, read from the file."""
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(lake.abs(path), filesystem=lake.fs).to_pylist()
+    if "/_replay/" in path:
+        first = rows[0] if rows else {}
+        return {
+            "kind": "replay", "replay_batch_id": first.get("replay_batch_id"),
+            "batch_id": first.get("quarantine_batch_id"), "rows": len(rows),
+        }  # fmt: skip
+    return dict(rows[0]) if len(rows) == 1 else {"rows": len(rows)}

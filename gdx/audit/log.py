@@ -18,7 +18,11 @@ and hard-links it onto `<seq>.json`, which fails if the name exists (atomic excl
 O_EXCL, but a reader never sees a half-written entry and a crash leaves only a temp file). On
 conflict it reads the winner's entry and retries with the next seq, chained to it. The head only
 moves forward, under a short flock; if a writer dies between its entry and the head, the head
-lags and the next append (which always scans forward past the head) moves it on. Non-local lakes
+lags and the next append (which always scans forward past the head) moves it on; verify() notes
+a lag but does not fail on it. A new log writes its head (seq 0, GENESIS) before entry 1, so a
+missing or damaged head next to entries is always tampering: appends then chain on after the
+newest entry but never re-create the head, so the evidence stays for verify(). Cost: one head
+read, one existence probe and three fsyncs per append, whatever the log's length. Non-local lakes
 (s3://) have no exclusive create in pyarrow: appends there need a single writer, as landing does
 (gdx.ingest.locking); reading and `verify()` work on any pyarrow filesystem.
 
@@ -54,6 +58,7 @@ GENESIS = "0" * 64
 ENTRIES = "audit/entries"
 HEAD = "audit/head.json"
 HEAD_LOCK = "audit/.head.lock"
+_BROKEN: Any = object()  # a head record that exists but cannot be read
 _ENTRY_FILE = re.compile(r"^([0-9]{12})\.json$")
 _FIELDS = ("seq", "time", "principal", "action", "dataset", "outcome", "detail", "prev_hash", "hash")
 
@@ -177,7 +182,7 @@ class AuditLog:
         secret (`gdx.audit.detail`)."""
         check_fields(principal, action, outcome, dataset, detail)
         detail = json.loads(canonical(detail or {}))  # a private, JSON-normalised copy
-        seq, prev = self._tail()
+        seq, prev, head_ok = self._tail()
         while True:
             entry = AuditEntry.seal(
                 seq=seq, time=datetime.now(UTC).isoformat(timespec="microseconds"), principal=principal,
@@ -187,20 +192,39 @@ class AuditLog:
                 break
             self.conflicts += 1  # another writer took this seq: chain after its entry
             winner = self._read_entry(seq)
-            seq, prev = seq + 1, winner.hash
-            seq, prev = self._scan_forward(seq, prev)
-        self._advance_head(entry)
+            seq, prev = self._scan_forward(seq + 1, winner.hash)
+        if head_ok:
+            self._advance_head(entry.seq, entry.hash, entry.time)
         return entry
 
-    def _tail(self) -> tuple[int, str]:
-        """The seq to write next and the hash to chain to: from the head, then past it."""
-        head = self._read_head_or_none()
-        seq, prev = (head["seq"], head["hash"]) if head else (0, GENESIS)
+    def _tail(self, appending: bool = True) -> tuple[int, str, bool]:
+        """The seq to write next, the hash to chain to, and whether the head may be moved."""
+        try:
+            head = self._read_head()
+        except (OSError, ValueError):
+            head = _BROKEN
+        if head is None and not self._files():
+            if not appending:
+                return 1, GENESIS, False
+            # A new log: the head exists before entry 1 does, so "no head" next to entries always
+            # means it was removed, never that an append was interrupted.
+            self._advance_head(0, GENESIS, datetime.now(UTC).isoformat(timespec="microseconds"))
+            head = self._read_head_or_none()
+        if head is None or head is _BROKEN:
+            head = self._read_head_or_none()  # a first append may have created it meanwhile
+        if head is None:
+            # Removed or damaged head next to existing entries: tampering, which verify() reports.
+            # Chain after the newest entry, but leave the head alone so the evidence stays.
+            top = max(self._files(), default=0)
+            seq, prev = self._scan_forward(top + 1, self._read_entry(top).hash if top else GENESIS)
+            return seq, prev, False
+        seq, prev = head["seq"], head["hash"]
         if seq and not self._exists(entry_file(seq)):
             # The head names an entry that is gone (tampering; verify() reports it). Chain to the
             # head's hash anyway: the gap stays visible instead of being papered over.
-            return seq + 1, prev
-        return self._scan_forward(seq + 1, prev)
+            return seq + 1, prev, True
+        seq, prev = self._scan_forward(seq + 1, prev)
+        return seq, prev, True
 
     def _scan_forward(self, seq: int, prev: str) -> tuple[int, str]:
         while self._exists(entry_file(seq)):
@@ -249,31 +273,42 @@ class AuditLog:
         _fsync_dir(folder)
         return True
 
-    def _advance_head(self, entry: AuditEntry) -> None:
-        record = canonical({"seq": entry.seq, "hash": entry.hash, "time": entry.time}) + b"\n"
+    def _advance_head(self, seq: int, digest: str, time: str) -> None:
+        """Move the head forward to `seq` (never back; never re-create a removed head, except the
+        genesis head of a new log)."""
+        record = canonical({"seq": seq, "hash": digest, "time": time}) + b"\n"
+
+        def should_write() -> bool:
+            try:
+                head = self._read_head()
+            except (OSError, ValueError):
+                return False  # damaged: evidence for verify(), not something to overwrite
+            return seq == 0 if head is None else head["seq"] < seq
+
         if not self.lake.local:
-            head = self._read_head_or_none()
-            if head is None or head["seq"] < entry.seq:
+            if should_write():
+                self.lake.fs.create_dir(self.lake.abs("audit"), recursive=True)
                 with self.lake.fs.open_output_stream(self.lake.abs(HEAD)) as out:
                     out.write(record)
             return
         import fcntl
 
+        target = self.lake.abs(HEAD)
+        folder = os.path.dirname(target)
+        os.makedirs(folder, exist_ok=True)
         fd = os.open(self.lake.abs(HEAD_LOCK), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            head = self._read_head_or_none()
-            if head is not None and head["seq"] >= entry.seq:
-                return  # a later append already moved the head past this one
-            target = self.lake.abs(HEAD)
-            folder = os.path.dirname(target)
+            if not should_write():
+                return  # e.g. a later append already moved the head past this one
             tmp = f"{folder}/.head.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
             with open(tmp, "wb") as fh:
                 fh.write(record)
                 fh.flush()
                 os.fsync(fh.fileno())
+            # No fsync of the folder: if a power cut loses this rename, the old head survives and
+            # merely lags (tolerated, see verify); the entry itself is already durable.
             os.replace(tmp, target)
-            _fsync_dir(folder)
         finally:
             os.close(fd)  # releases the flock
 
@@ -381,7 +416,7 @@ class AuditLog:
 
     def iter_back(self) -> Iterator[AuditEntry]:
         """Readable entries from the newest back to the first, read lazily (recovery's search)."""
-        after_last, _ = self._tail()
+        after_last, _, _ = self._tail(appending=False)
         for seq in range(after_last - 1, 0, -1):
             try:
                 yield AuditEntry.parse(self._read(entry_file(seq)))

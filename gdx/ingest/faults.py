@@ -18,6 +18,7 @@ POINTS = (
     "after_bronze_write",
     "after_quarantine_write",
     "after_dlq_publish",
+    "before_ledger_audit",
     "after_ledger_write",
     "before_offset_commit",
     "after_offset_commit",

@@ -7,6 +7,11 @@ file names; `gdx status` reads the rows.
 
 Replays of quarantined rows keep a per-row replay ledger under `ledger/<agency>/<dataset>/_replay/`
 (see `gdx.ingest.replay`).
+
+Every ledger file joins the audit hash chain (`gdx.audit.ledger_chain`): right after it is durable,
+an `ingest.batch` entry records its path and SHA-256, so a removed or edited batch record shows in
+`gdx audit verify`. The file stays the commit point; a crash before its entry (fault point
+`before_ledger_audit`) is repaired by the next run's recovery, which chains it late.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gdx.ingest.faults import fault
 from gdx.ingest.paths import BatchName, ledger_path, ledger_root, replay_ledger_root
 
 if TYPE_CHECKING:
@@ -84,8 +90,19 @@ def write(lake: Lake, contract: Contract, name: BatchName, entry: LedgerEntry) -
     import pyarrow as pa
 
     path = ledger_path(contract, name)
-    lake.write_parquet(path, pa.Table.from_pylist([asdict(entry)], schema=schema()))
+    row = asdict(entry)
+    lake.write_parquet(path, pa.Table.from_pylist([row], schema=schema()))
+    fault("before_ledger_audit")
+    chain(lake, contract, path, row)
     return path
+
+
+def chain(lake: Lake, contract: Contract, path: str, facts: dict[str, Any]) -> None:
+    """Put the (durable) ledger file at `path` on the audit chain."""
+    from gdx.audit import AuditLog
+    from gdx.audit.ledger_chain import chain_ledger_file
+
+    chain_ledger_file(AuditLog(lake), contract.id, path, facts)
 
 
 def committed_names(lake: Lake, contract: Contract) -> list[BatchName]:

@@ -16,7 +16,10 @@ Before consuming, under the dataset lock, recovery:
   into a batch with a different last offset, hence a different file name; deleting (not just
   overwriting) is what keeps them from landing twice;
 * starts each partition at max(committed offset, last ledger offset + 1): a crash between 4 and 5
-  leaves the group behind the lake, and the ledger wins (the offset commit is then rolled forward).
+  leaves the group behind the lake, and the ledger wins (the offset commit is then rolled forward);
+* puts on the audit chain any ledger file a crash left without its `ingest.batch` entry (between
+  4 and its audit append, `gdx.audit.ledger_chain`): the batch stays committed, its entry says it
+  was chained by recovery. Temp files of audit appends a crash interrupted are deleted too.
 
 Dead-letter publication (3) is at-least-once: a crash between 3 and 4 republishes those records.
 Their `gdx.errors.topic/partition/offset` headers identify duplicates.
@@ -24,6 +27,7 @@ Their `gdx.errors.topic/partition/offset` headers identify duplicates.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
     from gdx.contracts.model import Contract
     from gdx.ingest.lakefs import Lake
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class RecoveryPlan:
@@ -41,6 +47,9 @@ class RecoveryPlan:
     """Per partition: last ledger offset + 1."""
     orphans: list[str] = field(default_factory=list)
     temp_files: list[str] = field(default_factory=list)
+    unchained: list[str] = field(default_factory=list)
+    """Committed ledger files with no audit entry (a crash between the ledger write and its entry)."""
+    contract_id: str = ""
 
     def start_offsets(self, partitions: list[int], committed: dict[int, int | None]) -> dict[int, int | None]:
         """Where each partition resumes; None = from the beginning (nothing committed anywhere)."""
@@ -56,7 +65,10 @@ def _is_temp(path: str) -> bool:
 
 
 def scan(lake: Lake, contract: Contract) -> RecoveryPlan:
-    plan = RecoveryPlan()
+    from gdx.audit import AuditLog
+    from gdx.audit.ledger_chain import unchained
+
+    plan = RecoveryPlan(contract_id=contract.id)
     committed = {n.stem for n in ledger.committed_names(lake, contract)}
     for name in ledger.committed_names(lake, contract):
         plan.ledger_next[name.partition] = max(plan.ledger_next.get(name.partition, 0), name.last + 1)
@@ -76,11 +88,25 @@ def scan(lake: Lake, contract: Contract) -> RecoveryPlan:
                 plan.orphans.append(f.path)
     for root in (ledger.ledger_root(contract), replay_ledger_root(contract)):
         plan.temp_files += [f.path for f in lake.list(root) if _is_temp(f.path)]
+    plan.unchained = unchained(AuditLog(lake), lake, contract)
     return plan
 
 
 def clean(lake: Lake, plan: RecoveryPlan) -> int:
-    """Delete the plan's orphans and temp files; returns how many files went."""
+    """Delete the plan's orphans and temp files and chain its unchained ledger files; returns how
+    many files were deleted."""
+    from gdx.audit import AuditLog
+    from gdx.audit.ledger_chain import chain_ledger_file, ledger_facts
+
     for path in plan.temp_files + plan.orphans:
         lake.delete(path)
+    audit = AuditLog(lake)
+    audit.remove_stale_temps()
+    for path in plan.unchained:
+        chain_ledger_file(audit, plan.contract_id, path, ledger_facts(lake, path), recovered=True)
+        log.warning(
+            "%s: put ledger file %s on the audit chain (its run stopped before the entry)",
+            plan.contract_id,
+            path,
+        )
     return len(plan.temp_files) + len(plan.orphans)

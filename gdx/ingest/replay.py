@@ -203,7 +203,10 @@ def _replay_file(
         ],
         schema=ledger.replay_schema(),
     )
-    lake.write_parquet(replay_ledger_path(contract, replay_name), entries)
+    replay_ledger = replay_ledger_path(contract, replay_name)
+    lake.write_parquet(replay_ledger, entries)
+    facts = {"kind": "replay", "replay_batch_id": replay_name.stem, "batch_id": name.stem, "rows": len(landed)}
+    ledger.chain(lake, contract, replay_ledger, facts)
     summary.rows_landed += len(landed)
     summary.files.append(target)
     log.info("%s: replayed %d of %d rows of %s into %s", contract.id, len(landed), len(rows), name.stem, target)

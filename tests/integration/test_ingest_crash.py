@@ -37,6 +37,9 @@ def _finish(env, contract, published) -> None:
     assert sum(r["rows_in"] for r in ledger) == len(published)
     leftovers = [p for p in env.lake.rglob("*") if p.name.endswith(".tmp")]
     assert not leftovers
+    # every committed batch is on the audit chain, whatever the crash interrupted
+    verify = env.run_cli("audit", "verify")
+    assert verify.returncode == 0, verify.stderr[-2000:]
 
 
 @pytest.mark.parametrize("point", INGEST_POINTS)

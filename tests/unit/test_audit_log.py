@@ -140,6 +140,28 @@ def test_deleting_the_last_entry_and_the_head_is_still_named(tmp_path: Path) -> 
     Path(log.lake.abs(HEAD)).unlink()
     report = log.verify()
     assert report.problem.kind == "head" and "missing" in report.problem.message
+    # the next append does not paper over it: it chains on, and the head stays missing
+    e = log.append(principal="gdx-admin", action="key.rotate", outcome="ok")
+    assert e.seq == N and e.prev_hash == log.entries()[-2].hash
+    assert not Path(log.lake.abs(HEAD)).exists()
+    assert log.verify().problem.kind == "head"
+
+
+def test_a_damaged_head_is_reported_and_kept(tmp_path: Path) -> None:
+    log = _log(tmp_path, 3)
+    Path(log.lake.abs(HEAD)).write_bytes(b"{not json")
+    assert "head record audit/head.json is unreadable" in log.verify().problem.message
+    e = log.append(principal="gdx-admin", action="key.rotate", outcome="ok")
+    assert e.seq == 4 and Path(log.lake.abs(HEAD)).read_bytes() == b"{not json"
+    assert log.verify().problem.kind == "head"
+
+
+def test_a_new_log_writes_its_head_before_entry_1(tmp_path: Path) -> None:
+    log = AuditLog(Lake(str(tmp_path / "lake")))
+    assert list(log.iter_back()) == [] and not (tmp_path / "lake").exists()  # reading writes nothing
+    log._tail()
+    assert json.loads(Path(log.lake.abs(HEAD)).read_text())["seq"] == 0
+    assert log.verify().ok  # a genesis head and no entries: an empty, intact log
 
 
 @pytest.mark.parametrize(("a", "b"), [(1, 2), (6, 7), (N - 1, N), (3, 9)])
@@ -401,3 +423,16 @@ def test_append_on_a_non_local_filesystem(tmp_path: Path) -> None:
     for _ in range(3):
         remote.append(principal="gdx-catalog", action="catalog.read", outcome="allowed", dataset="a.b")
     assert remote.verify().ok and AuditLog(Lake(str(tmp_path / "lake"))).verify().head_seq == 3
+
+
+def test_append_cost_does_not_grow_with_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An append reads the head and probes the next seq: a constant number of files, however long
+    the log (the catalog appends one entry per restricted read)."""
+    log = _log(tmp_path, 300)
+    reads: list[str] = []
+    real_read, real_exists = log._read, log._exists
+    monkeypatch.setattr(log, "_read", lambda rel: reads.append(rel) or real_read(rel))
+    monkeypatch.setattr(log, "_exists", lambda rel: reads.append(rel) or real_exists(rel))
+    log.append(principal="dopa", action="catalog.read", outcome="allowed")
+    assert len(reads) <= 5, reads
+    assert log.verify().ok
