@@ -11,6 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check behaviour, never speed: Hypothesis' default 200 ms deadline per example
+# fails them on a loaded shared box (a first pythainlp import alone can take longer).
+hypothesis_settings.register_profile("gdx", deadline=None)
+hypothesis_settings.load_profile("gdx")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
