@@ -472,6 +472,7 @@ def answers(conn: KafkaConnection, timeout_s: float = 3.0) -> bool:
         admin = KafkaAdminClient(
             **conn.kafka_python(),
             request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
             client_id="gdx-probe",
         )
     except (KafkaError, OSError):
