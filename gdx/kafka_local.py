@@ -567,8 +567,8 @@ def throwaway_broker(
     """A broker on free ports under `root` with every principal provisioned (unless `provision`
     is False), stopped (and its Java process gone) on exit."""
     broker = LocalBroker(home=root, port=free_port(), heap="512m", insecure_plaintext=insecure_plaintext)
-    broker.start(settings)
-    try:
+    try:  # an interrupted start (Ctrl-C while it waits for the JVM) must not leave the JVM behind
+        broker.start(settings)
         if provision:
             broker.provision(contracts_dir=(settings or Settings.from_env()).contracts_dir)
         yield broker

@@ -56,9 +56,7 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--batch-records", help="Records per batch (default 250,000).")
         ] = None,
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
-        client_config: Annotated[
-            Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)
-        ] = None,
+        client_config: Annotated[Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)] = None,
         workers: Annotated[
             int | None, typer.Option("--workers", help="Partition-parallel worker processes (default 1).")
         ] = None,
@@ -131,15 +129,13 @@ def register(app: typer.Typer) -> None:
     def status(
         contract_id: Annotated[str | None, typer.Argument(help="One contract (default: all on Kafka).")] = None,
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
+        client_config: Annotated[Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)] = None,
         no_lag: Annotated[bool, typer.Option("--no-lag", help="Do not ask the broker for consumer lag.")] = False,
     ) -> None:
         """Per dataset: consumer lag, last landed batch, rows landed/quarantined, share valid, freshness."""
         from datetime import UTC, datetime
 
         from rich.console import Console
-        client_config: Annotated[
-            Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)
-        ] = None,
         from rich.table import Table
 
         from gdx.contracts.model import ContractError, load_all
