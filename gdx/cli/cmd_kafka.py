@@ -64,6 +64,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(bootstrap)
         typer.echo("already running" if already else f"started (logs: {broker.log_file})", err=True)
         if not insecure_plaintext:
+            from gdx.cli.cmd_credentials import audit_credentials
+
+            audit_credentials(settings, "credential.provision", result.created)
+            audit_credentials(settings, "credential.provision", result.restored, restored=True)
             typer.echo(
                 f"principals: {len(result.created)} new, {len(result.kept) + len(result.restored)} kept; "
                 f"client configs in {broker.clients_dir}",
