@@ -1,4 +1,4 @@
-"""Shared fixtures: a real, throwaway Apache Kafka broker for the whole test session."""
+"""Shared fixtures: a real, throwaway, secured Apache Kafka broker for the whole test session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,20 +26,69 @@ os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a real Kafka 4 broker (KRaft) on a free loopback port.
+@dataclass
+class KafkaCluster:
+    """The session's secured broker and how each principal connects to it.
 
-    With KAFKA_BOOTSTRAP_SERVERS set, the tests use that cluster instead and start nothing.
+    `connection("pcd")` is the agency pcd's SASL_SSL/SCRAM connection, `.admin` the super user's,
+    `.ingest` the ingestion service's, `.owner(contract)` the contract's owner agency's;
+    `.plain` an unauthenticated PLAINTEXT connection to the same port (which must be refused).
     """
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external
+
+    bootstrap: str
+    broker: Any = None  # gdx.kafka_local.LocalBroker, None for an external cluster
+    settings: Any = None  # gdx.settings.Settings of an external cluster
+
+    def connection(self, principal: str) -> Any:
+        if self.broker is not None:
+            return self.broker.connection(principal)
+        from gdx.security.kafka_conn import connection_for
+
+        return connection_for(principal, self.settings)
+
+    @property
+    def admin(self) -> Any:
+        return self.connection("gdx-admin")
+
+    @property
+    def ingest(self) -> Any:
+        return self.connection("gdx-ingest")
+
+    @property
+    def catalog(self) -> Any:
+        return self.connection("gdx-catalog")
+
+    def owner(self, contract: Any) -> Any:
+        return self.connection(contract.agency)
+
+    @property
+    def plain(self) -> Any:
+        from gdx.security.kafka_conn import KafkaConnection
+
+        return KafkaConnection.plain(self.bootstrap)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """A real Kafka 4 broker (KRaft) on a free loopback port, secure as `gdx kafka up` starts it
+    (SASL_SSL + SCRAM-SHA-512, StandardAuthorizer, deny by default), every principal provisioned.
+
+    With an existing cluster configured in the environment (KAFKA_BOOTSTRAP_SERVERS with
+    KAFKA_SECURITY_PROTOCOL/KAFKA_SASL_*, or GDX_KAFKA_CLIENTS_DIR with one file per principal),
+    the tests use it instead and start nothing.
+    """
+    from gdx.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.external_kafka:
+        from gdx.security.kafka_conn import connection_for
+
+        yield KafkaCluster(connection_for("gdx-admin", settings).bootstrap, settings=settings)
         return
     from gdx.kafka_local import throwaway_broker
 
-    with throwaway_broker(tmp_path_factory.mktemp("kafka")) as broker:
-        yield broker.bootstrap
+    with throwaway_broker(tmp_path_factory.mktemp("kafka"), settings) as broker:
+        yield KafkaCluster(broker.bootstrap, broker=broker)
 
 
 @pytest.fixture
@@ -51,7 +102,10 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 def airflow_db() -> Path:
     """A migrated SQLite Airflow metadata DB for `dag.test()`; returns the Airflow home."""
     done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return AIRFLOW_TEST_HOME
