@@ -41,21 +41,18 @@ bindings on its own topics of a shared cluster are left alone.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gdx.ingest.consumer import group_id
+from gdx.security.principals import ADMIN, CATALOG, INGEST, PLATFORM_PRINCIPALS
 
 if TYPE_CHECKING:
     from gdx.agencies import Agency
     from gdx.contracts.model import Contract
-
-INGEST = "gdx-ingest"
-CATALOG = "gdx-catalog"
-ADMIN = "gdx-admin"
-PLATFORM_PRINCIPALS = (INGEST, CATALOG, ADMIN)
 
 CLUSTER_NAME = "kafka-cluster"
 """The one name of Kafka's CLUSTER resource."""
@@ -370,8 +367,12 @@ def admin_client(connection: Any) -> Any:
     """A confluent-kafka `AdminClient` for a `KafkaConnection` (or a librdkafka config dict)."""
     from confluent_kafka.admin import AdminClient
 
-    config = connection.librdkafka() if hasattr(connection, "librdkafka") else dict(connection)
+    config: dict[str, Any] = (
+        connection.librdkafka() if hasattr(connection, "librdkafka") else dict(connection)
+    )
     config.setdefault("client.id", "gdx-acls")
+    # librdkafka's connection chatter goes to logging, not over the plan on stderr
+    config.setdefault("logger", logging.getLogger("gdx.security.acls.librdkafka"))
     return AdminClient(config)
 
 
@@ -498,3 +499,11 @@ def audit_log(settings: Any) -> Any:
     from gdx.audit import AuditLog
 
     return AuditLog.from_settings(settings)
+
+
+def apply_from_settings(settings: Any = None) -> str:
+    """`sync(settings)` for `gdx kafka up`: a one-line summary of what changed."""
+    p, result = sync(settings)
+    if p.in_sync:
+        return "ACL ตรงกับสัญญาข้อมูลแล้ว / ACLs already match the contracts"
+    return f"ACL จากสัญญาข้อมูล / ACLs from the contracts: +{len(result.added)} -{len(result.removed)}"
