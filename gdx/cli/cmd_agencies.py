@@ -1,10 +1,117 @@
-"""`gdx agencies provision|rotate`: Kafka credentials for every agency and platform principal."""
+"""`gdx agencies …`: the agencies' identities on the exchange (API tokens of the catalog, Kafka credentials).
+
+`agencies_app` is the group; other modules add their commands to it (`gdx agencies provision`
+for Kafka credentials) with `@agencies_app.command(...)` before the CLI runs.
+"""
 
 from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
 
 import typer
 
 from gdx.cli.errors import fail
+
+agencies_app = typer.Typer(
+    name="agencies",
+    help="หน่วยงานบนระบบแลกเปลี่ยน — Agencies on the exchange: API tokens of the catalog, Kafka credentials.",
+    no_args_is_help=True,
+)
+
+
+def _store() -> Any:
+    from gdx.security.tokens import TokenStore, default_tokens_path
+
+    return TokenStore(default_tokens_path())
+
+
+def _audit(principal: str, action: str, detail: dict[str, Any]) -> None:
+    """Append to the audit log (`gdx audit show`); raises if the entry cannot be written."""
+    import getpass
+
+    from gdx.audit import AuditLog
+    from gdx.settings import Settings
+
+    log = AuditLog.from_settings(Settings.from_env())
+    log.append(
+        principal=principal, action=action, outcome="ok", detail={**detail, "operator": getpass.getuser()}
+    )
+
+
+@agencies_app.command("token")
+def token_cmd(
+    agency: Annotated[str, typer.Argument(help="Agency code from the agencies registry, e.g. moi.")],
+    label: Annotated[str, typer.Option("--label", help="What the token is for (shown in listings).")] = "",
+) -> None:
+    """Issue an API token for AGENCY and print it once (only its SHA-256 is kept)."""
+    from gdx.agencies import AgencyRegistryError, load_agencies
+    from gdx.contracts.model import ContractError
+    from gdx.security.tokens import TokenError
+
+    try:
+        agencies = load_agencies()
+    except (AgencyRegistryError, ContractError) as exc:
+        raise fail(str(exc)) from None
+    store = _store()
+    try:
+        record, token = store.issue(agency, agencies, label)
+    except TokenError as exc:
+        raise fail(str(exc)) from None
+    try:
+        _audit(agency, "token.issue", {"token_id": record.id, "label": record.label})
+    except Exception as exc:
+        store.forget(record.id)  # an unaudited token must not exist
+        raise fail(f"the token was not issued: cannot write the audit log: {exc}") from None
+    typer.echo(token)  # stdout: the token alone, so `TOKEN=$(gdx agencies token moi)` works
+    typer.echo(
+        f"token {record.id} for {agency} (เก็บรักษาให้ปลอดภัย แสดงเพียงครั้งเดียว — store it safely, it is shown "
+        f"only once). Send it as the `Authorization` header; revoke with `gdx agencies revoke {record.id}`.",
+        err=True,
+    )
+
+
+@agencies_app.command("tokens")
+def tokens_cmd(
+    agency: Annotated[str | None, typer.Argument(help="Only this agency's tokens.")] = None,
+) -> None:
+    """List issued tokens: id, agency, label, created, revoked (never the token)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from gdx.security.tokens import TokenError
+
+    try:
+        records = _store().records(agency)
+    except TokenError as exc:
+        raise fail(str(exc)) from None
+    table = Table("id", "agency", "label", "created", "revoked")
+    for r in records:
+        table.add_row(r.id, r.agency, r.label, r.created, r.revoked or "")
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@agencies_app.command("revoke")
+def revoke_cmd(
+    token_id: Annotated[str, typer.Argument(help="The token's id (from `gdx agencies tokens`).")],
+) -> None:
+    """Revoke a token; a running `gdx serve` refuses it from its next request on."""
+    from gdx.security.tokens import TokenError
+
+    store = _store()
+    try:
+        before = next((r for r in store.records() if r.id == token_id), None)
+        record = store.revoke(token_id)
+    except TokenError as exc:
+        raise fail(str(exc)) from None
+    if before is not None and before.revoked is not None:
+        typer.echo(f"token {record.id} ({record.agency}) was already revoked at {record.revoked}")
+        return
+    try:
+        _audit(record.agency, "token.revoke", {"token_id": record.id, "label": record.label})
+    except Exception as exc:  # the revocation stands: refusing access is the safe side
+        raise fail(f"token {record.id} is revoked, but the audit log could not be written: {exc}") from None
+    typer.echo(f"revoked token {record.id} ({record.agency}) at {record.revoked}")
 
 
 def _broker():
@@ -25,7 +132,7 @@ def _broker():
     return broker, settings
 
 
-def _audit(settings, action: str, principal: str, detail: dict) -> None:
+def _audit_credential(settings, action: str, principal: str, detail: dict) -> None:
     """Record a credential change in the audit log, once `gdx.audit` is installed."""
     import importlib.util
 
@@ -38,57 +145,55 @@ def _audit(settings, action: str, principal: str, detail: dict) -> None:
     )
 
 
+@agencies_app.command("provision")
+def provision() -> None:
+    """Create a SCRAM-SHA-512 credential and client config for every principal that lacks one (idempotent)."""
+    from gdx.security.kafka_conn import KafkaConfigError
+
+    broker, settings = _broker()
+    try:
+        result = broker.provision(contracts_dir=settings.contracts_dir)
+    except (KafkaConfigError, RuntimeError) as exc:
+        raise fail(str(exc)) from None
+    for principal in result.created + result.restored:
+        _audit_credential(
+            settings, "credential.provision", principal, {"restored": principal in result.restored}
+        )
+    for label, names in (
+        ("created", result.created),
+        ("restored", result.restored),
+        ("kept", result.kept),
+    ):
+        if names:
+            typer.echo(f"{label}: {', '.join(names)}")
+    typer.echo(f"client configs (mode 0600): {broker.clients_dir}")
+
+
+@agencies_app.command("rotate")
+def rotate(
+    principal: str = typer.Argument(help="Agency code or platform principal, e.g. pcd or gdx-ingest."),
+) -> None:
+    """Give one principal a new password (broker and client config); no other principal is touched."""
+    from gdx.security.kafka_conn import KafkaConfigError, client_file
+    from gdx.security.principals import ADMIN, all_principals
+
+    broker, settings = _broker()
+    if principal not in all_principals(settings.contracts_dir):
+        raise fail(f"unknown principal {principal!r}: not a platform principal nor in the agencies registry")
+    if not client_file(broker.clients_dir, principal).exists():
+        raise fail(f"{principal!r} has no credential yet: run `gdx agencies provision`")
+    try:
+        broker.provisioner().rotate(principal)
+    except (KafkaConfigError, RuntimeError) as exc:
+        raise fail(str(exc)) from None
+    _audit_credential(settings, "credential.rotate", principal, {})
+    typer.echo(f"rotated {principal}: {client_file(broker.clients_dir, principal)}")
+    if principal == ADMIN:
+        typer.echo(
+            "the broker authenticates to itself as gdx-admin: restart it (`gdx kafka down && gdx kafka up`)",
+            err=True,
+        )
+
+
 def register(app: typer.Typer) -> None:
-    agencies = typer.Typer(
-        help="Identities on the exchange: agencies and platform principals.", no_args_is_help=True
-    )
-
-    @agencies.command("provision")
-    def provision() -> None:
-        """Create a SCRAM-SHA-512 credential and client config for every principal that lacks one (idempotent)."""
-        from gdx.security.kafka_conn import KafkaConfigError
-
-        broker, settings = _broker()
-        try:
-            result = broker.provision(contracts_dir=settings.contracts_dir)
-        except (KafkaConfigError, RuntimeError) as exc:
-            raise fail(str(exc)) from None
-        for principal in result.created + result.restored:
-            _audit(settings, "credential.provision", principal, {"restored": principal in result.restored})
-        for label, names in (
-            ("created", result.created),
-            ("restored", result.restored),
-            ("kept", result.kept),
-        ):
-            if names:
-                typer.echo(f"{label}: {', '.join(names)}")
-        typer.echo(f"client configs (mode 0600): {broker.clients_dir}")
-
-    @agencies.command("rotate")
-    def rotate(
-        principal: str = typer.Argument(help="Agency code or platform principal, e.g. pcd or gdx-ingest."),
-    ) -> None:
-        """Give one principal a new password (broker and client config); no other principal is touched."""
-        from gdx.security.kafka_conn import KafkaConfigError, client_file
-        from gdx.security.principals import ADMIN, all_principals
-
-        broker, settings = _broker()
-        if principal not in all_principals(settings.contracts_dir):
-            raise fail(
-                f"unknown principal {principal!r}: not a platform principal nor in the agencies registry"
-            )
-        if not client_file(broker.clients_dir, principal).exists():
-            raise fail(f"{principal!r} has no credential yet: run `gdx agencies provision`")
-        try:
-            broker.provisioner().rotate(principal)
-        except (KafkaConfigError, RuntimeError) as exc:
-            raise fail(str(exc)) from None
-        _audit(settings, "credential.rotate", principal, {})
-        typer.echo(f"rotated {principal}: {client_file(broker.clients_dir, principal)}")
-        if principal == ADMIN:
-            typer.echo(
-                "the broker authenticates to itself as gdx-admin: restart it (`gdx kafka down && gdx kafka up`)",
-                err=True,
-            )
-
-    app.add_typer(agencies, name="agencies")
+    app.add_typer(agencies_app, name="agencies")

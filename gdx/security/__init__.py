@@ -1,2 +1,3 @@
-"""Inter-agency trust: identities (principals), the broker's TLS material, client connections,
-SCRAM credential provisioning and (in `acls`) access rights derived from the contracts."""
+"""Identities and credentials of the exchange: who is asking, and how they prove it — principals,
+the broker's TLS material, client connections, SCRAM credential provisioning, the catalog's API
+tokens and (in `acls`) the Kafka access rights derived from the contracts."""

@@ -6,8 +6,9 @@ Metadata comes from the contracts (`to_catalog`, the same function `gdx contract
 results from data.go.th: the GD-Catalog fields are top-level keys (ckanext-scheming style) and are
 repeated in the classic `extras` list for clients that only read extras.
 
-Access: a dataset whose contract is not public (`Contract.access_level != "public"`) is listed with
-its metadata but has no resources, and its download URLs answer 403.
+Access: every package is built twice, in full (mart figures, resources) and metadata-only (from the
+contract alone); `Catalog.view` gives each caller the full form of the public datasets and of the
+restricted ones it may read, and the metadata-only form of the others (gdx/serve/access.py decides).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from gdx.contracts.exporters.catalog import to_catalog
 from gdx.contracts.model import Contract, contract_paths, load_all
+from gdx.serve.access import metadata_only
 from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
 
 _NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
@@ -183,26 +185,28 @@ def build_package(
     license_title, license_url = LICENSES.get(license_id, (license_id, None))
     modified = ckan_time(stats.last_updated) or modified_fallback
     public = contract.access_level == "public"
+    # Restricted datasets have resources too: the full view of an agency the contract grants
+    # access; their download URLs answer only that agency's token (gdx/serve/access.py).
+    scope = "all landed rows" if public else "all landed rows, non-personal columns; API token required"
     resources = []
-    if public:
-        for position, (ext, fmt, mimetype) in enumerate(DOWNLOAD_FORMATS):
-            resources.append(
-                {
-                    "id": stable_id("resource", f"{contract.id}.{ext}"),
-                    "package_id": package_id,
-                    "name": f"{entry['title']} ({fmt})",
-                    "description": f"{contract.title_en}: all landed rows, {fmt}",
-                    "format": fmt,
-                    "mimetype": mimetype,
-                    "url": f"{base_url}/download/{name}.{ext}",
-                    "url_type": None,
-                    "position": position,
-                    "state": "active",
-                    "created": modified,
-                    "last_modified": modified,
-                    "datastore_active": False,
-                }
-            )
+    for position, (ext, fmt, mimetype) in enumerate(DOWNLOAD_FORMATS):
+        resources.append(
+            {
+                "id": stable_id("resource", f"{contract.id}.{ext}"),
+                "package_id": package_id,
+                "name": f"{entry['title']} ({fmt})",
+                "description": f"{contract.title_en}: {scope}, {fmt}",
+                "format": fmt,
+                "mimetype": mimetype,
+                "url": f"{base_url}/download/{name}.{ext}",
+                "url_type": None,
+                "position": position,
+                "state": "active",
+                "created": modified,
+                "last_modified": modified,
+                "datastore_active": False,
+            }
+        )
     tags = [
         {
             "id": stable_id("tag", t["name"]),
@@ -265,7 +269,17 @@ def build_package(
     package.update(gd_fields)
     package["extras"] = [{"key": k, "value": _extra_value(v)} for k, v in gd_fields.items() if v is not None]
     package["columns"] = entry.get("columns", [])
+    package["metadata_only"] = False
     return package
+
+
+def build_metadata_package(
+    contract: Contract, stats: DatasetStats, org: dict[str, Any], base_url: str, modified_fallback: str
+) -> dict[str, Any]:
+    """The metadata-only package: built without the marts' figures (only which KPIs use the dataset
+    and where it is about), then stripped of resources and data details (`access.metadata_only`)."""
+    figures_free = DatasetStats(kpis=list(stats.kpis), provinces=list(stats.provinces))
+    return metadata_only(build_package(contract, figures_free, org, base_url, modified_fallback))
 
 
 def _read_agencies(contracts: dict[str, Contract], root: Path) -> dict[str, Row]:
@@ -293,7 +307,7 @@ class Catalog:
         self._contracts_sig: Any = None
         self.contracts: dict[str, Contract] = {}
         self._agencies: dict[str, Row] = {}
-        self._built: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        self._built: dict[str, tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]] = {}
 
     def _contracts_signature(self) -> tuple[Any, ...]:
         sig = []
@@ -313,18 +327,42 @@ class Catalog:
             self._built.clear()
         return sig
 
-    def packages(self, base_url: str) -> list[dict[str, Any]]:
-        """All packages, sorted by name. Callers must not mutate them."""
+    def _current(self, base_url: str) -> tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]:
         with self._lock:
             sig = (self._refresh_contracts(), self.marts.signature())
             cached = self._built.get(base_url)
             if cached is not None and cached[0] == sig:
-                return cached[1]
-            packages = self._build(base_url)
+                return cached
+            packages, metadata = self._build(base_url)
             if len(self._built) >= 8:  # one entry per Host a client sent: keep the cache bounded
                 self._built.clear()
-            self._built[base_url] = (sig, packages)
-            return packages
+            self._built[base_url] = (sig, packages, metadata)
+            return self._built[base_url]
+
+    def packages(self, base_url: str) -> list[dict[str, Any]]:
+        """All packages in full, sorted by name: internal use only, callers see `view()`.
+        Callers must not mutate them."""
+        return self._current(base_url)[1]
+
+    def view(self, base_url: str, readable: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """The packages as a caller sees them: public ones and the restricted ones in `readable`
+        (contract ids) in full, every other restricted one metadata-only. Sorted by name."""
+        _, packages, metadata = self._current(base_url)
+        return [
+            metadata.get(p["contract_id"], p) if p["contract_id"] not in readable else p for p in packages
+        ]
+
+    def current_contracts(self) -> dict[str, Contract]:
+        """The contracts as of now (re-read when a contract file changed)."""
+        with self._lock:
+            self._refresh_contracts()
+            return self.contracts
+
+    def agency_codes(self) -> set[str]:
+        """Codes of the agencies in the registry (the `ref.agencies` seed)."""
+        with self._lock:
+            self._refresh_contracts()
+            return set(self._agencies)
 
     def stats(self) -> dict[str, DatasetStats]:
         """Mart figures per contract id."""
@@ -353,9 +391,11 @@ class Catalog:
             out[cid] = stats
         return out
 
-    def _build(self, base_url: str) -> list[dict[str, Any]]:
+    def _build(self, base_url: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Full packages sorted by name, and the metadata-only form of each restricted one."""
         stats = self.stats()
         packages = []
+        metadata = {}
         for cid, contract in self.contracts.items():
             try:
                 mtime = contract.path.stat().st_mtime if contract.path else 0.0
@@ -364,10 +404,12 @@ class Catalog:
             fallback = ckan_time(datetime.fromtimestamp(mtime, UTC)) or ""
             org = organization(contract, self._agencies)
             packages.append(build_package(contract, stats[cid], org, base_url, fallback))
-        return sorted(packages, key=lambda p: p["name"])
+            if contract.access_level != "public":
+                metadata[cid] = build_metadata_package(contract, stats[cid], org, base_url, fallback)
+        return sorted(packages, key=lambda p: p["name"]), metadata
 
     def find(self, base_url: str, key: str) -> dict[str, Any] | None:
-        """A package by CKAN name, id, or contract id."""
+        """A package in full by CKAN name, id, or contract id (internal: callers use RequestAccess)."""
         for package in self.packages(base_url):
             if key in (package["name"], package["id"], package.get("contract_id")):
                 return package

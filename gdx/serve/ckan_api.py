@@ -10,6 +10,10 @@ which ckanapi turns back into exceptions: 404 `Not Found Error` (ckanapi.NotFoun
 `Validation Error` with one list of messages per bad parameter (ckanapi.ValidationError), 400
 `Search Query Error` for a query that does not parse (ckanapi.SearchQueryError), 400
 `Bad request - Action name not known: x` for an unknown action, 403 `Authorization Error`.
+
+Who is asking decides what the actions return (gdx/serve/access.py): every action reads packages
+through `ActionContext.access`, so a restricted dataset's resources, row counts, quality and time
+coverage reach only the agencies its contract grants, in results, facets and counts alike.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gdx import __version__
+from gdx.serve.access import AccessDenied, AuditUnavailable, RequestAccess
 from gdx.serve.catalog import Catalog
 from gdx.serve.config import MAX_BODY_BYTES, ROWS_MAX
 from gdx.serve.search import (
@@ -68,14 +73,24 @@ def json_response(data: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json;charset=utf-8")
 
 
+def denied(message: str) -> ActionError:
+    return ActionError(403, {"__type": "Authorization Error", "message": message})
+
+
 @dataclass
 class ActionContext:
     catalog: Catalog
     base_url: str
     site_title: str
+    access: RequestAccess = field(default=None)  # type: ignore[assignment]  # None = anonymous
+
+    def __post_init__(self) -> None:
+        if self.access is None:
+            self.access = RequestAccess.anonymous(self.catalog, self.base_url)
 
     def packages(self) -> list[dict[str, Any]]:
-        return self.catalog.packages(self.base_url)
+        """Every package as the caller may see it."""
+        return self.access.packages()
 
 
 # --- parameter validation, with CKAN's messages ---------------------------------------------------
@@ -173,7 +188,9 @@ def current_package_list_with_resources(ctx: ActionContext, data: dict[str, Any]
     page = natural(data, "page", None)
     if page and limit:
         offset = (page - 1) * limit
-    return packages[offset : None if limit is None else offset + limit]
+    shown = packages[offset : None if limit is None else offset + limit]
+    ctx.access.disclose(shown)
+    return shown
 
 
 def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +220,7 @@ def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
             hits.append((doc, score(doc, terms)))
     ordered = sort_docs(hits, sort_spec)
     page = ordered[start : start + (rows or 0)]
+    ctx.access.disclose(doc.package for doc, _ in page)
     fl = (text(data, "fl") or "").replace(",", " ").split()  # "name,title", "name title" or a list
     results = [doc.package if not fl else {k: doc.package.get(k) for k in fl} for doc, _ in page]
     legacy, rich = facets([doc for doc, _ in ordered], facet_fields, facet_limit, facet_mincount)
@@ -216,25 +234,34 @@ def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def package_show(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
-    """One dataset by `id` (its name, its id, or its contract id such as `pcd.air_quality_hourly`)."""
+    """One dataset by `id` (its name, its id, or its contract id such as `pcd.air_quality_hourly`).
+    A restricted dataset is metadata-only without a token, in full with the token of an agency its
+    contract grants, and refused (403) with any other agency's token."""
     key = text(data, "id") or text(data, "name_or_id")
     if not key:
         raise invalid(id="Missing value")
-    package = ctx.catalog.find(ctx.base_url, key.strip())
+    package = ctx.access.find(key.strip())
     if package is None:
         raise not_found("Dataset not found")
+    ctx.access.require(ctx.access.contract(package))
+    ctx.access.disclose([package])
     return package
 
 
 def resource_show(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
-    """One resource (downloadable file) by `id`."""
+    """One resource (downloadable file) by `id`; a restricted dataset's resources need the token
+    of an agency its contract grants."""
     key = text(data, "id")
     if not key:
         raise invalid(id="Missing value")
     for package in ctx.packages():
         for resource in package["resources"]:
             if resource["id"] == key:
+                ctx.access.disclose([package])
                 return resource
+    for package in ctx.catalog.packages(ctx.base_url):  # a resource the caller's view leaves out
+        if any(resource["id"] == key for resource in package["resources"]):
+            ctx.access.require(ctx.access.contract(package), anonymous_too=True)
     raise not_found("Resource was not found.")
 
 
@@ -277,10 +304,9 @@ def organization_show(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any
     for org in _organizations(ctx).values():
         if key in (org["name"], org["id"]):
             if boolean(data, "include_datasets", False):
-                org = {
-                    **org,
-                    "packages": [p for p in ctx.packages() if p["organization"]["name"] == org["name"]],
-                }
+                packages = [p for p in ctx.packages() if p["organization"]["name"] == org["name"]]
+                ctx.access.disclose(packages)
+                org = {**org, "packages": packages}
             return org
     raise not_found("Organization was not found.")
 
@@ -413,6 +439,13 @@ async def action_endpoint(request: Request) -> Response:
     settings = request.app.state.settings
     root = base_url(request, settings.base_url)
     envelope: dict[str, Any] = {"help": f"{root}/api/3/action/help_show?name={name}"}
+    try:
+        access = await run_in_threadpool(RequestAccess.of, request)
+    except AccessDenied as exc:  # a token that is not (or no longer) valid
+        envelope.update(success=False, error=denied(exc.message).error)
+        return json_response(envelope, 403)
+    except AuditUnavailable:
+        return _audit_unavailable(envelope)
     if name not in ACTIONS:
         envelope.update(
             success=False,
@@ -422,14 +455,24 @@ async def action_endpoint(request: Request) -> Response:
     try:
         data = await request_data(request)
         data.pop("callback", None)  # no JSONP: this API serves JSON only
-        ctx = ActionContext(catalog, root, settings.site_title)
+        ctx = ActionContext(catalog, root, settings.site_title, access)
         result = await run_in_threadpool(ACTIONS[name], ctx, data)
+        await run_in_threadpool(access.record_reads)  # before the answer leaves: no record, no data
     except BadRequest as exc:
         envelope.update(success=False, error={"__type": "Bad Request", "message": f"Bad request - {exc}"})
         return json_response(envelope, exc.status)
     except ActionError as exc:
         envelope.update(success=False, error=exc.error)
         return json_response(envelope, exc.status)
+    except AccessDenied as exc:
+        try:
+            await run_in_threadpool(access.record_denied, exc)
+        except AuditUnavailable:
+            return _audit_unavailable(envelope)
+        envelope.update(success=False, error=denied(exc.message).error)
+        return json_response(envelope, 403)
+    except AuditUnavailable:
+        return _audit_unavailable(envelope)
     except Exception:
         log.exception("action %s failed", name)
         envelope.update(
@@ -438,6 +481,18 @@ async def action_endpoint(request: Request) -> Response:
         return json_response(envelope, 500)
     envelope.update(success=True, result=result)
     return json_response(envelope)
+
+
+def _audit_unavailable(envelope: dict[str, Any]) -> Response:
+    """Restricted data is served only when its read is on the record (fail closed)."""
+    envelope.update(
+        success=False,
+        error={
+            "__type": "Service Unavailable",
+            "message": "the audit log cannot be written; try again later",
+        },
+    )
+    return json_response(envelope, 503)
 
 
 async def api_root(request: Request) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gdx.settings import Settings
@@ -43,9 +43,29 @@ class ServeSettings:
 
     site_title: str = "GDX One Data"
 
+    state_dir: Path = field(default_factory=lambda: Settings().state_dir)
+    """GDX_STATE_DIR: local state; the API token store defaults to `auth/api_tokens.json` in it."""
+
+    api_tokens_file: Path | None = None
+    """GDX_API_TOKENS_FILE: the API token store (hashes only); unset = `<state>/auth/api_tokens.json`."""
+
     @property
     def exports_dir(self) -> Path:
         return self.export_dir or self.warehouse.parent / "exports"
+
+    @property
+    def tokens_file(self) -> Path:
+        return self.api_tokens_file or self.state_dir / "auth" / "api_tokens.json"
+
+    def base_settings(self) -> Settings:
+        """The platform settings these serve settings stand for (the audit log is found from them)."""
+        return replace(
+            Settings.from_env(),
+            state_dir=self.state_dir,
+            contracts_dir=self.contracts_dir,
+            lake_root=self.lake_root,
+            warehouse=self.warehouse,
+        )
 
     @classmethod
     def from_env(cls) -> ServeSettings:
@@ -65,4 +85,8 @@ class ServeSettings:
             if os.environ.get("GDX_EXPORT_DIR")
             else None,
             base_url=(os.environ.get("GDX_SERVE_BASE_URL") or "").rstrip("/") or None,
+            state_dir=base.state_dir,
+            api_tokens_file=Path(os.environ["GDX_API_TOKENS_FILE"]).expanduser()
+            if os.environ.get("GDX_API_TOKENS_FILE")
+            else None,
         )

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from gdx.serve import ckan_api
-from gdx.serve.catalog import Catalog
+from gdx.serve.access import DATA_DETAIL_KEYS, AccessDenied, RequestAccess
 from gdx.serve.data import KPI_MART
 from gdx.serve.i18n import choose, format_number, freshness_label, label
 from gdx.serve.kpis import PILOT_CODES, PILOTS, freshness_class, lower_is_better, province_kpis
@@ -89,23 +89,30 @@ def _province(code: str, lang: str) -> str:
         return code
 
 
-def _base(request: Request) -> str:
-    return ckan_api.base_url(request, request.app.state.settings.base_url)
-
-
-def _sources(catalog: Catalog, base: str, keys: list[str]) -> list[dict[str, Any]]:
+def _sources(access: RequestAccess, keys: list[str]) -> list[dict[str, Any]]:
+    """The packages behind a KPI as the caller may see them. A metadata-only package gets its data
+    details as None, so templates show "–" rather than failing on a missing key."""
     found = []
     for key in keys:
-        package = catalog.find(base, key)
+        package = access.find(key)
         if package is not None and package not in found:
             found.append(package)
-    return found
+    access.disclose(found)
+    return [{**dict.fromkeys(DATA_DETAIL_KEYS), **p} if p.get("metadata_only") else p for p in found]
+
+
+def _access(request: Request) -> RequestAccess:
+    """The caller of this page request (one per request: pages call it once and share it)."""
+    access = getattr(request.state, "access", None)
+    if access is None:
+        access = request.state.access = RequestAccess.of(request)
+    return access
 
 
 def _kpi_views(request: Request, code: str, agenda_only: bool = False) -> list[dict[str, Any]]:
-    catalog: Catalog = request.app.state.catalog
+    catalog = request.app.state.catalog
     lang = _lang(request)
-    base = _base(request)
+    access = _access(request)
     views = []
     for kpi in province_kpis(catalog.marts.rows(KPI_MART), code):
         if agenda_only and not kpi.agenda:
@@ -129,7 +136,7 @@ def _kpi_views(request: Request, code: str, agenda_only: bool = False) -> list[d
                 ),
                 "sources": [
                     {"package": p, "fresh": freshness_class(p.get("freshness_status"))}
-                    for p in _sources(catalog, base, kpi.sources)
+                    for p in _sources(access, kpi.sources)
                 ],
             }
         )
@@ -148,6 +155,7 @@ async def overview(request: Request) -> Response:
             "fresh": sum(1 for s in sources if s["fresh"] == "good"),
         }
         provinces.append({"code": code, "agenda": agenda, "kpis": kpis, "summary": summary})
+    await run_in_threadpool(_access(request).record_reads)
     return templates.TemplateResponse(request, "overview.html", _context(request, provinces=provinces))
 
 
@@ -162,6 +170,7 @@ async def province(request: Request) -> Response:
     agenda = next((k["agenda"] for k in kpis if k["agenda"]), None) or choose(
         *known.get(code, ("", "")), _lang(request)
     )
+    await run_in_threadpool(_access(request).record_reads)
     return templates.TemplateResponse(
         request, "province.html", _context(request, code=code, agenda=agenda, kpis=kpis, pilots=PILOT_CODES)
     )
@@ -178,8 +187,9 @@ def _search(request: Request) -> dict[str, Any]:
         for field, value in (("organization", org), ("data_category", category))
         if value
     )
+    access = _access(request)
     ctx = ckan_api.ActionContext(
-        request.app.state.catalog, _base(request), request.app.state.settings.site_title
+        request.app.state.catalog, access.base_url, request.app.state.settings.site_title, access
     )
     data = {
         "q": q,
@@ -211,20 +221,33 @@ def _search(request: Request) -> dict[str, Any]:
 
 async def catalog_page(request: Request) -> Response:
     found = await run_in_threadpool(_search, request)
+    await run_in_threadpool(_access(request).record_reads)
     return templates.TemplateResponse(request, "catalog.html", _context(request, **found))
 
 
 async def dataset_page(request: Request) -> Response:
-    catalog: Catalog = request.app.state.catalog
-    package = await run_in_threadpool(catalog.find, _base(request), request.path_params["name"])
+    access = await run_in_threadpool(_access, request)
+    package = await run_in_threadpool(access.find, request.path_params["name"])
     if package is None:
         return templates.TemplateResponse(
             request, "not_found.html", _context(request, what=request.path_params["name"]), status_code=404
         )
+    try:
+        access.require(access.contract(package))
+    except AccessDenied as exc:  # an agency without a grant: the metadata, the reason, and a 403
+        await run_in_threadpool(access.record_denied, exc)
+        return templates.TemplateResponse(
+            request,
+            "dataset.html",
+            _context(request, p=package, fresh="none", denied=exc.message),
+            status_code=403,
+        )
+    access.disclose([package])
+    await run_in_threadpool(access.record_reads)
     return templates.TemplateResponse(
         request,
         "dataset.html",
-        _context(request, p=package, fresh=freshness_class(package.get("freshness_status"))),
+        _context(request, p=package, fresh=freshness_class(package.get("freshness_status")), denied=None),
     )
 
 

@@ -5,7 +5,9 @@ inline (prefixes only): harvesters and rdflib parse it without fetching anything
 vocabularies are the EU Publications Office authority tables DCAT-AP prescribes (access-right,
 frequency, file-type, language, country); media types are IANA URIs.
 
-Non-public datasets are described (title, publisher, access rights, ...) but get no distribution.
+Each caller gets the DCAT of its own view (gdx/serve/access.py): a restricted dataset is described
+(title, publisher, access rights, ...) without distributions or temporal coverage, except for the
+agencies its contract grants, whose documents list its (token-protected) distributions.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def _distribution(resource: dict[str, Any], package: dict[str, Any], base_url: s
             if fmt in _MEDIA_TYPES
             else None,
             "dct:license": license_node,
-            "dct:rights": {"@id": ACCESS_PUBLIC},
+            "dct:rights": {"@id": access_rights_uri(package)},
             "dct:modified": _date(resource.get("last_modified")),
         }
     )
@@ -190,7 +192,6 @@ def dataset_node(package: dict[str, Any], base_url: str) -> dict[str, Any]:
     org = package.get("organization") or {}
     languages = package.get("data_language") or []
     languages = [languages] if isinstance(languages, str) else languages
-    public = package.get("access_level") == "public"
     provinces = package.get("coverage_provinces") or []
     spatial = [{"@id": THAILAND}] + [_location(code, base_url) for code in provinces]
     description = [d for d in (package.get("notes"), _lang(package.get("objective"), "th")) if d]
@@ -242,9 +243,8 @@ def dataset_node(package: dict[str, Any], base_url: str) -> dict[str, Any]:
             "dcat:landingPage": {"@id": f"{base_url}/dataset/{package['name']}", "@type": "foaf:Document"},
             "dcat:version": package.get("version"),
             "dct:source": package.get("data_source"),
-            "dcat:distribution": [_distribution(r, package, base_url) for r in package.get("resources", [])]
-            if public
-            else [],
+            # the caller's view decides: a metadata-only package has no resources
+            "dcat:distribution": [_distribution(r, package, base_url) for r in package.get("resources", [])],
         }
     )
 

@@ -1,8 +1,9 @@
 """What `/download/<dataset>.csv|.parquet` serves, and from where.
 
-Only datasets whose contract is public (`Contract.access_level == "public"`: a public GD-Catalog
-category and classification, and no personal-data property) are downloadable; anything else is
-refused with 403 before any data is read.
+Who may download what is decided before any data is read (gdx/serve/access.py): everyone the
+public datasets (`Contract.access_level == "public"`: a public GD-Catalog category and
+classification, and no personal-data property), and a restricted dataset only the agencies its
+contract grants (`Contract.may_read`), each such download on the audit log.
 
 A download is the dataset as its contract publishes it: the contract's columns and names (the
 `columns` list of the catalog entry), one row per primary key, in its current state. Staging models
@@ -16,7 +17,8 @@ rows are read from the lake instead:
 
 The columns are then cut down to the contract's non-personal properties and cast to the contract's
 types, so pipeline metadata (Kafka offsets, batch ids) and anything a contract marks personal never
-leave the service.
+leave the service: not even a granted agency gets the pseudonymised citizen ids (a pseudonym is
+still personal data, and linking across datasets is the platform's job, in the marts).
 """
 
 from __future__ import annotations
@@ -116,11 +118,17 @@ def _bronze(contract: Contract, lake_root: str) -> pa.Table | None:
 
 
 def load_public_table(contract: Contract, lake_root: str, repo_root: Path) -> pa.Table:
-    """The rows a public dataset's download serves (see the module docstring)."""
-    import pyarrow as pa
-
+    """The rows a public dataset's download serves; PermissionError for any other dataset."""
     if contract.access_level != "public":
         raise PermissionError(f"{contract.id} is not public")
+    return load_table(contract, lake_root, repo_root)
+
+
+def load_table(contract: Contract, lake_root: str, repo_root: Path) -> pa.Table:
+    """The rows a download of `contract` serves (see the module docstring). The caller has checked
+    that the requester may read it."""
+    import pyarrow as pa
+
     if contract.is_seed:
         seed = repo_root / contract.seed_path
         if seed.exists():

@@ -42,9 +42,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "datasets": ("ชุดข้อมูล", "datasets"),
     "download": ("ดาวน์โหลด", "Download"),
     "restricted": (
-        "ชุดข้อมูลนี้ไม่เปิดเผยต่อสาธารณะ (ข้อมูลส่วนบุคคลหรือข้อมูลลับ): แสดงเฉพาะคำอธิบายข้อมูล ไม่มีไฟล์ให้ดาวน์โหลด",
-        "This dataset is not public (personal or classified data): metadata only, no downloads.",
+        "ชุดข้อมูลนี้ไม่เปิดเผยต่อสาธารณะ (ข้อมูลส่วนบุคคลหรือข้อมูลลับ): แสดงเฉพาะคำอธิบายข้อมูล ข้อมูลและไฟล์มีให้เฉพาะหน่วยงานที่สัญญาข้อมูลอนุญาต (ด้วย API token ของหน่วยงาน)",
+        "This dataset is not public (personal or classified data): metadata only; its data and downloads are for the agencies its contract grants (with the agency's API token).",
     ),
+    "restricted_granted": (
+        "ชุดข้อมูลจำกัดการเข้าถึง: หน่วยงานของท่านได้รับอนุญาตตามสัญญาข้อมูล ทุกการอ่านถูกบันทึกไว้ ดาวน์โหลดด้วย API token ของหน่วยงาน",
+        "Restricted dataset: your agency is granted access by its contract; every read is on the audit log. Download with your agency's API token.",
+    ),
+    "how_to_access": ("วิธีขอสิทธิ์เข้าถึง", "How to request access"),
+    "denied": ("ไม่อนุญาตให้เข้าถึง", "Access denied"),
     "access": ("ระดับการเข้าถึง", "Access level"),
     "public": ("เปิดเผย", "Public"),
     "restricted_short": ("จำกัดการเข้าถึง", "Restricted"),

@@ -10,7 +10,7 @@ import pytest
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 
 from gdx.contracts.model import load_all
-from gdx.serve.catalog import DatasetStats, build_package, organization
+from gdx.serve.catalog import DatasetStats, build_metadata_package, build_package, organization
 from gdx.serve.dcat import (
     ACCESS_NON_PUBLIC,
     ACCESS_PUBLIC,
@@ -152,9 +152,29 @@ def test_dataset_properties(packages: list[dict[str, Any]], index: int) -> None:
             assert str(graph.value(dist, DCAT.mediaType)).startswith(
                 "https://www.iana.org/assignments/media-types/"
             )
-    else:
+    else:  # the full view, as the agencies its contract grants see it: token-protected downloads
         assert rights in (URIRef(ACCESS_NON_PUBLIC), URIRef(ACCESS_RESTRICTED))
-        assert distributions == []
+        assert len(distributions) == 2
+        for dist in distributions:
+            assert graph.value(dist, DCT.rights) == rights
+
+
+def test_metadata_only_dataset_has_no_distribution_or_coverage() -> None:
+    """What everyone else sees of a restricted dataset: described, with no data details at all."""
+    stats = DatasetStats(row_count=10, temporal_start="2024-01-01", temporal_end="2025-03-19")
+    restricted = [c for c in load_all(REPO / "contracts").values() if c.access_level != "public"]
+    assert restricted
+    for contract in restricted:
+        package = build_metadata_package(
+            contract, stats, organization(contract, {}), BASE, "2025-01-01T00:00:00"
+        )
+        graph = _graph(dataset_document(package, BASE))
+        ds = URIRef(f"{BASE}/dataset/{package['name']}")
+        assert Literal(contract.title_th, lang="th") in set(graph.objects(ds, DCT.title))
+        assert graph.value(ds, DCT.accessRights) in (URIRef(ACCESS_NON_PUBLIC), URIRef(ACCESS_RESTRICTED))
+        assert list(graph.objects(ds, DCAT.distribution)) == []
+        assert graph.value(ds, DCT.temporal) is None
+        assert "2024-01-01" not in json.dumps(dataset_document(package, BASE))
 
 
 def test_pilot_province_is_a_spatial_location(packages: list[dict[str, Any]]) -> None:
