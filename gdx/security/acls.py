@@ -406,45 +406,78 @@ def apply(
     `connection` is the admin's `KafkaConnection` (`connection_for("gdx-admin", settings)`), a
     librdkafka config dict or a ready `AdminClient`. `audit` is a `gdx.audit.AuditLog` (anything
     with its `append`); every binding created or deleted is one `acl.add` / `acl.remove` entry
-    with outcome `ok`, a failed one `error`. Additions go first so that a binding moved from one
-    form to another is never briefly missing. Creating a binding that exists, or deleting one
-    that is gone, is a no-op on the broker, so a re-run after a partial failure finishes the job.
-    Raises `AclError` naming every binding that failed.
+    with outcome `ok`, one the broker refused an entry with outcome `error`. Additions go first so
+    that a binding moved from one form to another is never briefly missing. Creating a binding
+    that exists, or deleting one that is gone, is a no-op on the broker, so a re-run after a
+    partial failure finishes the job. Raises `AclError` naming every binding that failed.
+
+    Fails closed on the audit log: a grant whose entry cannot be written is deleted again (no
+    access without a record); a removal stands even then (refusing access is the safe side) and
+    the error says it went unrecorded.
     """
     admin = connection if hasattr(connection, "create_acls") else admin_client(connection)
     result = ApplyResult()
     failures: list[str] = []
     if p.to_add:
-        futures = admin.create_acls([to_kafka(b) for b in p.to_add], request_timeout=timeout_s)
-        by_acl = dict(zip([to_kafka(b) for b in p.to_add], p.to_add, strict=True))
-        for acl, future in futures.items():
-            binding = by_acl[acl]
+        acls = [to_kafka(b) for b in p.to_add]
+        futures = admin.create_acls(acls, request_timeout=timeout_s)
+        created: list[Binding] = []
+        for acl, binding in zip(acls, p.to_add, strict=True):
             try:
-                future.result()
+                futures[acl].result()
             except Exception as exc:  # KafkaException: the broker refused this binding
                 failures.append(f"add {binding.principal} {binding.describe()}: {exc}")
                 _record(audit, actor, "acl.add", binding, "error", str(exc))
             else:
-                result.added.append(binding)
-                _record(audit, actor, "acl.add", binding, "ok")
-    if p.to_remove:
-        filters = [to_kafka(b, as_filter=True) for b in p.to_remove]
-        by_filter = dict(zip(filters, p.to_remove, strict=True))
-        futures = admin.delete_acls(filters, request_timeout=timeout_s)
-        for flt, future in futures.items():
-            binding = by_filter[flt]
+                created.append(binding)
+        for i, binding in enumerate(created):
             try:
-                future.result()
+                _record(audit, actor, "acl.add", binding, "ok")
             except Exception as exc:
-                failures.append(f"remove {binding.principal} {binding.describe()}: {exc}")
-                _record(audit, actor, "acl.remove", binding, "error", str(exc))
-            else:
-                result.removed.append(binding)
+                _delete(admin, created[i:], timeout_s)
+                raise AclError(
+                    f"the audit log cannot be written ({exc}); the {len(created) - i} grant(s) not yet "
+                    "recorded were taken back, nothing else changed"
+                ) from exc
+            result.added.append(binding)
+    if p.to_remove:
+        deleted, errors = _delete(admin, list(p.to_remove), timeout_s)
+        for binding, error in errors.items():
+            failures.append(f"remove {binding.principal} {binding.describe()}: {error}")
+            _record(audit, actor, "acl.remove", binding, "error", error)
+        for i, binding in enumerate(deleted):
+            try:
                 _record(audit, actor, "acl.remove", binding, "ok")
+            except Exception as exc:
+                unrecorded = ", ".join(f"{b.principal} {b.describe()}" for b in deleted[i:])
+                raise AclError(
+                    f"ACLs removed but the audit log cannot be written ({exc}): {unrecorded}"
+                ) from exc
+            result.removed.append(binding)
     if failures:
         raise AclError("ACL changes failed:\n  " + "\n  ".join(failures))
     _await(admin, result, timeout_s)
     return result
+
+
+def _delete(
+    admin: Any, bindings: list[Binding], timeout_s: float
+) -> tuple[list[Binding], dict[Binding, str]]:
+    """Delete exactly these bindings: (deleted, {binding: error})."""
+    if not bindings:
+        return [], {}
+    filters = [to_kafka(b, as_filter=True) for b in bindings]
+    futures = admin.delete_acls(filters, request_timeout=timeout_s)
+    deleted: list[Binding] = []
+    errors: dict[Binding, str] = {}
+    for flt, binding in zip(filters, bindings, strict=True):
+        try:
+            futures[flt].result()
+        except Exception as exc:
+            errors[binding] = str(exc)
+        else:
+            deleted.append(binding)
+    return deleted, errors
 
 
 def _await(admin: Any, result: ApplyResult, timeout_s: float) -> None:

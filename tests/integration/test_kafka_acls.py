@@ -402,3 +402,25 @@ def test_plan_shows_a_widening_contract_change_before_apply(
             for op, rt in (("READ", "GROUP"), ("DESCRIBE", "TOPIC"), ("READ", "TOPIC"))
         ]
     )
+
+
+def test_a_grant_that_cannot_be_audited_is_taken_back(
+    applied: tuple, kafka_cluster: Any, admin: Any, tmp_path: Path
+) -> None:
+    from gdx.audit import AuditLog
+
+    copy = copy_contracts(tmp_path)
+    set_roles(copy, "dla.municipal_waste_monthly", [read_grant("nso")])
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the lake should be\n")
+    broken = replace(Settings.from_env(), contracts_dir=copy, lake_root=str(blocker / "lake"))
+    with pytest.raises(
+        acls.AclError, match="audit log cannot be written.*3 grant\\(s\\) not yet recorded were taken back"
+    ):
+        acls.sync(broken, connection=kafka_cluster.admin, audit=AuditLog.from_settings(broken))
+    topic = "gdx.dla.municipal_waste_monthly.v1"
+    assert not {b for b in acls.broker_bindings(admin) if b.principal == "User:nso"}
+    assert _metadata_error(kafka_cluster.connection("nso"), topic).code() == TOPIC_DENIED
+    # and the shipped contracts are still exactly what the broker holds
+    p, _ = acls.sync(replace(Settings.from_env(), contracts_dir=CONTRACTS), connection=kafka_cluster.admin)
+    assert p.in_sync
