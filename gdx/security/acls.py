@@ -349,6 +349,10 @@ def broker_bindings(admin: Any, timeout_s: float = 30.0) -> set[Binding]:
             ) from None
         if code in (KafkaError.CLUSTER_AUTHORIZATION_FAILED, KafkaError.TOPIC_AUTHORIZATION_FAILED):
             raise AclError(f"not allowed to list ACLs (connect as {ADMIN}, the super user): {err}") from None
+        if code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+            raise AclError(
+                f"no Kafka broker answered within {timeout_s:.0f} s (is it running? `gdx kafka status`): {err}"
+            ) from None
         raise AclError(f"cannot list the broker's ACLs: {exc}") from None
     return {from_kafka(a) for a in acls}
 
