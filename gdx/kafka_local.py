@@ -113,6 +113,93 @@ def ensure_jars(settings: Settings | None = None) -> Path:
     return libs
 
 
+def secure_listener_props(
+    client_listeners: dict[str, tuple[str, str]],
+    controller_bind: str,
+    tls: BrokerTls,
+    admin_password: str | None,
+) -> dict[str, str]:
+    """Listener and security settings of a secure single-node broker (the local one and Docker's).
+
+    `client_listeners`: name → (bind address, advertised address), each SASL_SSL with SCRAM-SHA-512;
+    the first is also the inter-broker listener. The controller listens on `controller_bind`.
+    """
+    if not admin_password:
+        raise BrokerError("a secure broker needs the gdx-admin password (it authenticates to itself)")
+    names = list(client_listeners)
+    scram = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN}" password="{admin_password}";'
+    )
+    plain = (
+        f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
+        f'password="{admin_password}" user_{ADMIN}="{admin_password}";'
+    )
+    props = {
+        "listeners": ",".join(
+            [
+                *(f"{n}://{bind}" for n, (bind, _) in client_listeners.items()),
+                f"CONTROLLER://{controller_bind}",
+            ]
+        ),  # fmt: skip
+        "advertised.listeners": ",".join(f"{n}://{adv}" for n, (_, adv) in client_listeners.items()),
+        "inter.broker.listener.name": names[0],
+        "listener.security.protocol.map": ",".join(
+            ["CONTROLLER:SASL_PLAINTEXT", *(f"{n}:SASL_SSL" for n in names)]
+        ),
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        # The controller listener: PLAIN, whose only user is gdx-admin (KRaft cannot check SCRAM
+        # there). Listener-scoped JAAS: each listener accepts exactly one mechanism.
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+    }
+    for name in names:
+        props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] = "SCRAM-SHA-512"
+        props[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"] = scram
+    return props | {
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": str(tls.keystore),
+        "ssl.keystore.password": tls.keystore_password(),
+        "ssl.key.password": tls.keystore_password(),
+        # The broker is a TLS client of its own listener (inter-broker): trust our CA, as PEM.
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(tls.ca_cert),
+        "ssl.endpoint.identification.algorithm": "https",
+        "ssl.client.auth": "none",  # clients prove who they are with SCRAM, not certificates
+        "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": f"User:{ADMIN}",
+    }
+
+
+def broker_base_props(voters: str, log_dirs: Path | str) -> dict[str, str]:
+    """Everything but listeners and security, for a combined broker+controller single node."""
+    return {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": voters,
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": str(log_dirs),
+        "num.partitions": "3",
+        # Topics are created explicitly by producers/ingestion with the contract's settings.
+        "auto.create.topics.enable": "false",
+        # Single node: every internal topic has one replica, and fewer partitions start faster.
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "5",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "5",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        # Must line up with the producers' max.request.size and consumers' fetch sizes.
+        "message.max.bytes": "1048588",
+        "log.retention.hours": "168",
+    }
+
+
 @dataclass
 class LocalBroker:
     """One single-node KRaft broker whose data, logs, TLS material and pid live under `home`.
@@ -224,63 +311,18 @@ class LocalBroker:
                 "inter.broker.listener.name": "PLAINTEXT",
                 "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             }
-        tls = BrokerTls(self.tls_dir)  # type: ignore[arg-type]
-        scram = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" password="{admin_password}";'
-        plain = (
-            f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
-            f'password="{admin_password}" user_{ADMIN}="{admin_password}";'
+        address = f"127.0.0.1:{self.port}"
+        return secure_listener_props(
+            {"SASL_SSL": (address, address)},
+            f"127.0.0.1:{cport}",
+            BrokerTls(self.tls_dir),
+            admin_password,  # type: ignore[arg-type]
         )
-        return {
-            "listeners": f"SASL_SSL://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{cport}",
-            "advertised.listeners": f"SASL_SSL://127.0.0.1:{self.port}",
-            "inter.broker.listener.name": "SASL_SSL",
-            "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
-            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
-            "sasl.mechanism.controller.protocol": "PLAIN",
-            # Listener-scoped: each listener accepts exactly one mechanism, with its own JAAS.
-            "listener.name.sasl_ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512",
-            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": scram,
-            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
-            "listener.name.controller.plain.sasl.jaas.config": plain,
-            "ssl.keystore.type": "PKCS12",
-            "ssl.keystore.location": str(tls.keystore),
-            "ssl.keystore.password": tls.keystore_password(),
-            "ssl.key.password": tls.keystore_password(),
-            # The broker is a TLS client of its own listener (inter-broker): trust our CA, as PEM.
-            "ssl.truststore.type": "PEM",
-            "ssl.truststore.location": str(tls.ca_cert),
-            "ssl.endpoint.identification.algorithm": "https",
-            "ssl.client.auth": "none",  # clients prove who they are with SCRAM, not certificates
-            "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
-            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            "allow.everyone.if.no.acl.found": "false",
-            "super.users": f"User:{ADMIN}",
-        }
 
     def _write_config(self, admin_password: str | None = None) -> Path:
-        data = self.home / "data"
         props = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
-            "controller.listener.names": "CONTROLLER",
+            **broker_base_props(f"1@127.0.0.1:{self.controller_port}", self.home / "data"),
             **self._listener_props(admin_password),
-            "log.dirs": str(data),
-            "num.partitions": "3",
-            # Topics are created explicitly by producers/ingestion with the contract's settings.
-            "auto.create.topics.enable": "false",
-            # Single node: every internal topic has one replica, and fewer partitions start faster.
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "5",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "transaction.state.log.num.partitions": "5",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-            # Must line up with the producers' max.request.size and consumers' fetch sizes.
-            "message.max.bytes": "1048588",
-            "log.retention.hours": "168",
         }
         config = self.home / "server.properties"
         # It holds the admin's password and the keystore's: owner-only.
@@ -472,6 +514,7 @@ def answers(conn: KafkaConnection, timeout_s: float = 3.0) -> bool:
         admin = KafkaAdminClient(
             **conn.kafka_python(),
             request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
             client_id="gdx-probe",
         )
     except (KafkaError, OSError):

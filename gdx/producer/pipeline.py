@@ -27,6 +27,7 @@ from gdx.producer.publish import (
     oversize_reason,
 )
 from gdx.producer.report import Failure, ProduceResult, Reject, Violation
+from gdx.security.kafka_conn import KafkaConnection
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 5_000
@@ -134,7 +135,7 @@ def produce_file(
     path: Path | str,
     fmt: str = "auto",
     *,
-    bootstrap_servers: str | None = None,
+    connection: KafkaConnection | None = None,
     options: PublishOptions | None = None,
     dry_run_out: Path | str | BinaryIO | None = None,
     progress: Progress | None = None,
@@ -158,9 +159,9 @@ def produce_file(
     if dry_run_out is not None:
         sink = NdjsonSink(contract.topic, dry_run_out)
     else:
-        if not bootstrap_servers:
-            raise ValueError("bootstrap_servers is required unless this is a dry run")
-        sink = make_publisher(contract, bootstrap_servers, options)
+        if connection is None:
+            raise ValueError("a Kafka connection is required unless this is a dry run")
+        sink = make_publisher(contract, connection, options)
     with fewer_gc_pauses():
         produce_rows(
             contract, rows, sink, result, max_request_size=options.max_request_size, progress=progress
@@ -173,7 +174,7 @@ def produce_file(
 def publish_records(
     contract: Contract,
     records: Iterable[Mapping[str, Any]],
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     options: PublishOptions | None = None,
     *,
     check: bool = True,
@@ -188,7 +189,7 @@ def publish_records(
     checker = EdgeChecker(contract).check if check else None
     started = time.perf_counter()
     n = ok = 0
-    sink = make_publisher(contract, bootstrap_servers, options)
+    sink = make_publisher(contract, connection, options)
     with fewer_gc_pauses():
         try:
             for n, record in enumerate(records, start=1):

@@ -151,12 +151,24 @@ def _make_ca(tls: BrokerTls) -> None:
     tls.ca_cert.chmod(0o644)  # public: every client needs it
 
 
-def _make_broker_cert(tls: BrokerTls) -> None:
+def _names(path: Path) -> set[str]:
+    """The DNS names and IP addresses a certificate is valid for (empty if unreadable)."""
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return set()
+    return set(san.get_values_for_type(x509.DNSName)) | {
+        str(i) for i in san.get_values_for_type(x509.IPAddress)
+    }
+
+
+def _make_broker_cert(tls: BrokerTls, hosts: tuple[str, ...], ips: tuple[str, ...]) -> None:
     ca_key = serialization.load_pem_private_key(tls.ca_key.read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate(tls.ca_cert.read_bytes())
     key = _new_key()
     now = _now()
-    san = [x509.DNSName(h) for h in HOSTS] + [x509.IPAddress(ipaddress.ip_address(i)) for i in IPS]
+    san = [x509.DNSName(h) for h in hosts] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     cert = (
         x509.CertificateBuilder()
         .subject_name(
@@ -199,8 +211,9 @@ def _make_broker_cert(tls: BrokerTls) -> None:
     write_private(tls.keystore, p12)
 
 
-def ensure_broker_tls(folder: Path) -> BrokerTls:
-    """Make (or renew) the CA and the broker's certificate and keystore under `folder`; idempotent."""
+def ensure_broker_tls(folder: Path, hosts: tuple[str, ...] = HOSTS, ips: tuple[str, ...] = IPS) -> BrokerTls:
+    """Make (or renew) the CA and the broker's certificate (valid for `hosts` and `ips`) and
+    keystore under `folder`; idempotent. A certificate missing one of the names is re-issued."""
     tls = BrokerTls(Path(folder))
     tls.folder.mkdir(parents=True, exist_ok=True)
     tls.folder.chmod(0o700)
@@ -208,6 +221,11 @@ def ensure_broker_tls(folder: Path) -> BrokerTls:
     if new_ca:
         _make_ca(tls)
     complete = all(p.exists() for p in (tls.broker_key, tls.keystore, tls.keystore_password_file))
-    if new_ca or not complete or not _fresh(tls.broker_cert):
-        _make_broker_cert(tls)
+    if (
+        new_ca
+        or not complete
+        or not _fresh(tls.broker_cert)
+        or not set(hosts) | set(ips) <= _names(tls.broker_cert)
+    ):
+        _make_broker_cert(tls, tuple(hosts), tuple(ips))
     return tls
