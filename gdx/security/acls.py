@@ -531,6 +531,24 @@ def sync(
     return p, apply(admin, p, audit, timeout_s=timeout_s)
 
 
+def grant(
+    connection: Any,
+    contracts: Mapping[str, Contract] | Iterable[Contract],
+    agencies: Mapping[str, Agency],
+    audit: Any = None,
+    timeout_s: float = 30.0,
+) -> ApplyResult:
+    """Add what these contracts imply and the broker lacks; remove nothing.
+
+    For contracts that are not (yet) the whole truth: a test's contract on a topic of its own,
+    or several clusters' worth of contracts applied one part at a time. `sync` is the full
+    reconciliation (it also removes).
+    """
+    admin = connection if hasattr(connection, "create_acls") else admin_client(connection)
+    missing = desired_bindings(contracts, agencies) - broker_bindings(admin, timeout_s)
+    return apply(admin, Plan(to_add=tuple(sorted(missing))), audit, timeout_s=timeout_s)
+
+
 def audit_log(settings: Any) -> Any:
     """The tamper-evident audit log every ACL change is appended to (`gdx.audit.AuditLog`)."""
     from gdx.audit import AuditLog

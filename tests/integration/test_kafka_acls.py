@@ -79,7 +79,8 @@ FOREIGN = acls.Binding("User:shop", "TOPIC", "LITERAL", f"orders-{RUN}", "READ")
 @pytest.fixture(scope="module")
 def applied(kafka_cluster: Any, settings: Settings, audit: Any, admin: Any, owners: dict) -> Iterator[tuple]:
     """A broker with none of the managed ACLs plus one stray grant and one foreign binding, then
-    `sync` from the shipped contracts; the owners then create their own topics."""
+    `sync` from the shipped contracts; the owners then create their own topics. Afterwards the
+    session's other grants (test contracts on topics of their own) are put back."""
     principals = acls.managed_principals(load_agencies(CONTRACTS))
     leftover = acls.current_bindings(admin, principals)
     acls.apply(admin, acls.Plan(to_add=(STRAY, FOREIGN), to_remove=tuple(sorted(leftover))))
@@ -87,7 +88,8 @@ def applied(kafka_cluster: Any, settings: Settings, audit: Any, admin: Any, owne
     for agency, contract in owners.items():
         _create_topic(kafka_cluster.connection(agency), contract.topic)
     yield result
-    acls.apply(admin, acls.Plan(to_remove=(FOREIGN,)))
+    restore = leftover - acls.broker_bindings(admin)
+    acls.apply(admin, acls.Plan(to_add=tuple(sorted(restore)), to_remove=(FOREIGN,)))
 
 
 def _create_topic(connection: Any, topic: str) -> None:
