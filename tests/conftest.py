@@ -30,8 +30,9 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
 
 
-# Until the contracts' ACLs are applied to the session broker (gdx.security.acls), an agency or
-# gdx-ingest may authenticate but is authorised for nothing; `owner()`/`ingest` then act as gdx-admin.
+# With gdx.security.acls installed, the session broker gets the contracts' ACLs at start and each
+# test grants its own contracts (`KafkaCluster.grant`); without it an agency or gdx-ingest may
+# authenticate but is authorised for nothing, so `owner()`/`ingest` act as gdx-admin.
 ACLS_AVAILABLE = importlib.util.find_spec("gdx.security.acls") is not None
 
 
@@ -77,10 +78,18 @@ class KafkaCluster:
 
     def grant(self, contracts: Any) -> None:
         """Apply the ACLs a test-only contract (or a folder of contracts) implies: their topics
-        (unique per test) are in no contract file of the repository."""
+        (unique per test) are in no contract file of the repository. Additive: the shipped
+        contracts' ACLs (applied when the session's broker starts) stay."""
         if not self.acls:
             return  # owner()/ingest act as gdx-admin until ACLs exist
-        raise NotImplementedError("wire gdx.security.acls here: apply the contract's ACLs as gdx-admin")
+        from gdx.contracts.model import Contract, load_all
+        from gdx.security import acls
+
+        if isinstance(contracts, str | Path):
+            contracts = load_all(Path(contracts))
+        elif isinstance(contracts, Contract):
+            contracts = [contracts]
+        acls.grant(self.admin, contracts, _registry())
 
     def env(self) -> dict[str, str]:
         """Environment variables that make `connection_for` resolve to this cluster's client files."""
@@ -89,6 +98,23 @@ class KafkaCluster:
         if self.acls:
             return {"GDX_KAFKA_CLIENTS_DIR": str(self.broker.clients_dir)}
         return {"GDX_KAFKA_CLIENT_CONFIG": str(self.broker.clients_dir / "gdx-admin.properties")}
+
+
+def _registry() -> Any:
+    """The repository's agencies registry (a test's contracts copy may lack the seed)."""
+    from gdx.agencies import load_agencies
+
+    return load_agencies(REPO_ROOT / "contracts")
+
+
+def _with_shipped_acls(cluster: KafkaCluster) -> KafkaCluster:
+    """Grant what the repository's contracts imply (as `gdx kafka up` does) before any test."""
+    if cluster.acls:
+        from gdx.contracts.model import load_all
+        from gdx.security import acls
+
+        acls.grant(cluster.admin, load_all(REPO_ROOT / "contracts"), _registry())
+    return cluster
 
 
 @pytest.fixture(scope="session")
@@ -106,12 +132,14 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
     if settings.external_kafka:
         from gdx.security.kafka_conn import connection_for
 
-        yield KafkaCluster(connection_for("gdx-admin", settings).bootstrap, settings=settings)
+        yield _with_shipped_acls(
+            KafkaCluster(connection_for("gdx-admin", settings).bootstrap, settings=settings)
+        )
         return
     from gdx.kafka_local import throwaway_broker
 
     with throwaway_broker(tmp_path_factory.mktemp("kafka"), settings) as broker:
-        yield KafkaCluster(broker.bootstrap, broker=broker)
+        yield _with_shipped_acls(KafkaCluster(broker.bootstrap, broker=broker))
 
 
 @pytest.fixture
@@ -125,7 +153,10 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 def airflow_db() -> Path:
     """A migrated SQLite Airflow metadata DB for `dag.test()`; returns the Airflow home."""
     done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return AIRFLOW_TEST_HOME

@@ -2,4 +2,5 @@
 
 Principals (`principals`), the broker's TLS material (`tls`), client connections
 (`kafka_conn`), SCRAM credential provisioning (`provision`), the Docker broker's configuration
-(`compose`), API tokens of the catalog (`tokens`)."""
+(`compose`), the catalog's API tokens (`tokens`) and the Kafka access rights derived from the
+contracts (`acls`)."""
