@@ -133,3 +133,20 @@ def test_local_broker_files(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert connection_for("pcd") == SECURE
     with pytest.raises(KafkaConfigError, match="gdx kafka up"):  # no broker runs: start it first
         connection_for("moi")
+
+
+def test_watcher_connection_extra_is_the_ingestion_principals_librdkafka_config() -> None:
+    """The AssetWatcher's Airflow Kafka connection logs in like ingestion (its extra goes to
+    confluent-kafka as is), in a group of its own per topic."""
+    from gdx.contracts.model import get_contract
+    from gdx.orchestration.ingest_dag import watch_connection_extra
+
+    contract = get_contract("pcd.air_quality_hourly")
+    ingest = KafkaConnection("127.0.0.1:9093", "SASL_SSL", "SCRAM-SHA-512", "gdx-ingest", "pw", "/x/ca.pem")
+    extra = watch_connection_extra(contract, ingest)
+    assert extra == {
+        **ingest.librdkafka(),
+        "group.id": "gdx.watch.pcd.air_quality_hourly",
+        "auto.offset.reset": "latest",
+    }
+    assert extra["security.protocol"] == "SASL_SSL" and extra["sasl.username"] == "gdx-ingest"
