@@ -13,6 +13,7 @@ format step bootstraps it into the metadata log (`kafka-storage format --add-scr
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -107,7 +108,9 @@ class Provisioner:
             raise KafkaConfigError(
                 f"no {ADMIN} client config in {self.clients_dir}: the broker was not set up here"
             )
-        return AdminClient(self.connection(ADMIN, password).librdkafka())
+        # librdkafka's connection chatter goes to logging, not over the command's output.
+        logger = logging.getLogger("gdx.security.librdkafka")
+        return AdminClient({**self.connection(ADMIN, password).librdkafka(), "logger": logger})
 
     def _users_with_credentials(self, admin, principals: list[str]) -> set[str]:
         from confluent_kafka import KafkaException
