@@ -291,7 +291,8 @@ def latest_kpis(
     paths: BuildPaths | None = None,
     agenda_only: bool = True,
 ) -> list[dict[str, Any]]:
-    """Per province and KPI, the newest period of `period_type` that has a value.
+    """Per province and KPI, the newest period of `period_type` that has a value (or whose value
+    disclosure control suppressed: `is_suppressed`, shown as "< suppression_threshold").
 
     With `agenda_only`, a pilot province shows only the KPIs of its own agenda (other provinces
     show every KPI they have data for).
@@ -308,11 +309,12 @@ def latest_kpis(
         query = f"""
             select province_iso, province_name_th, province_name_en, kpi_code, kpi_name_th, kpi_name_en,
                    agenda_code, period_type, period_start, period_label_th, period_label_en,
-                   is_period_complete, value, unit, target, status, kpi_display_order
+                   is_period_complete, value, unit, target, status, kpi_display_order,
+                   is_suppressed, suppression_threshold, suppression_reason
             from {relation}
             where province_iso in ({placeholders})
               and period_type = ?
-              and value is not null
+              and (value is not null or is_suppressed)
               and (not ? or is_agenda_pilot or not is_pilot_province)
             qualify row_number() over (partition by province_iso, kpi_code order by period_start desc) = 1
             order by list_position(?, province_iso), kpi_display_order

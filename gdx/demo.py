@@ -61,10 +61,23 @@ def demo_env(settings: Settings) -> dict[str, str]:
         key_file = settings.state_dir / "pii.key"
         if not key_file.exists():
             key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(f"k1:{secrets.token_hex(32)}\n")
-            key_file.chmod(0o600)
+            _write_secret(key_file, f"k1:{secrets.token_hex(32)}\n")
         env["GDX_PII_KEY"] = key_file.read_text().strip()
+    if not env.get("GDX_FIELD_PRIVATE_KEYS"):
+        # Field-encryption key pair k1 for personal data on the wire, in <state>/keys/field/
+        # (GDX_FIELD_KEYS_DIR): the producers read its public half, landing its private half.
+        from gdx.security.field_keys import ensure_keys
+
+        ensure_keys(settings.field_keys_dir)
     return env
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only from the first byte (O_EXCL, mode 0600): never
+    written first and restricted after, when another user could have opened it in between."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 def _run(stage: str, cmd: list[str], env: dict[str, str], ok_codes: tuple[int, ...] = (0,)) -> str:

@@ -62,7 +62,18 @@ class Settings:
     """KAFKA_HOME: an unpacked Apache Kafka distribution to run instead of the Maven-built one."""
 
     pii_key: str | None = field(default=None, repr=False)
-    """GDX_PII_KEY: HMAC key for pseudonymising personal data, as `<version>:<secret>`."""
+    """GDX_PII_KEY: HMAC key for pseudonymising personal data, as `<version>:<secret>` (a secret: not in repr)."""
+
+    field_keys_dir: Path = field(default_factory=lambda: REPO_ROOT / ".gdx" / "keys" / "field")
+    """GDX_FIELD_KEYS_DIR: folder of the field-encryption key pairs `<version>.key` (0600) and
+    `<version>.pub`; default `<state>/keys/field/` (git-ignored, mode 0700). See gdx.security.field_keys."""
+
+    field_private_keys: str | None = field(default=None, repr=False)
+    """GDX_FIELD_PRIVATE_KEYS: `k1:<base64>,k2:<base64>` X25519 secret keys that landing decrypts
+    personal data with (a secret: never in repr or logs); wins over the key folder per version."""
+
+    field_public_keys: str | None = field(default=None, repr=False)
+    """GDX_FIELD_PUBLIC_KEYS: `k1:<base64>,…` public keys a producer encrypts with (the newest)."""
 
     @property
     def external_kafka(self) -> bool:
@@ -91,4 +102,7 @@ class Settings:
             kafka_clients_dir=Path(clients_dir).expanduser() if clients_dir else None,
             kafka_home=Path(kafka_home).expanduser() if kafka_home else None,
             pii_key=os.environ.get("GDX_PII_KEY") or None,
+            field_keys_dir=_env_path("GDX_FIELD_KEYS_DIR", state / "keys" / "field"),
+            field_private_keys=os.environ.get("GDX_FIELD_PRIVATE_KEYS") or None,
+            field_public_keys=os.environ.get("GDX_FIELD_PUBLIC_KEYS") or None,
         )

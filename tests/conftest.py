@@ -30,6 +30,23 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
 
 
+def _session_field_key() -> str:
+    """A field-encryption key pair made for this test session only (configuration, never a file in
+    the repo): producers under test encrypt personal data with it, ingestion decrypts with it."""
+    import base64
+
+    from nacl.bindings import crypto_box_keypair
+
+    _public, secret = crypto_box_keypair()
+    return f"k1:{base64.b64encode(secret).decode()}"
+
+
+# An empty key folder, so a developer's own .gdx/keys/field never mixes into the tests.
+os.environ["GDX_FIELD_KEYS_DIR"] = tempfile.mkdtemp(prefix="gdx-field-keys-test-")
+os.environ.setdefault("GDX_FIELD_PRIVATE_KEYS", _session_field_key())
+os.environ.pop("GDX_FIELD_PUBLIC_KEYS", None)
+
+
 # With gdx.security.acls installed, the session broker gets the contracts' ACLs at start and each
 # test grants its own contracts (`KafkaCluster.grant`); without it an agency or gdx-ingest may
 # authenticate but is authorised for nothing, so `owner()`/`ingest` act as gdx-admin.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,7 +14,9 @@ _STATUS_STYLE = {
     "off_track": "red",
     "no_data": "dim",
     "no_target": "dim",
+    "suppressed": "dim",
 }
+SUPPRESSED_NOTE = "ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล / suppressed to protect personal data"
 
 
 def _format_value(value: float | None, unit: str | None) -> str:
@@ -25,6 +27,17 @@ def _format_value(value: float | None, unit: str | None) -> str:
     if unit in {"%", "µg/m³"}:
         return f"{value:,.1f}"
     return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+
+
+def _is_small_cell(row: dict[str, Any]) -> bool:
+    return str(row.get("suppression_reason") or "").startswith("primary")
+
+
+def _suppressed_value(row: dict[str, Any]) -> str:
+    """ "< 5" for a small cell; a complement hidden to protect one holds more, so it says "suppressed"."""
+    if _is_small_cell(row) and row.get("suppression_threshold"):
+        return f"< {row['suppression_threshold']}"
+    return "suppressed"
 
 
 def register(app: typer.Typer) -> None:
@@ -132,11 +145,18 @@ def register(app: typer.Typer) -> None:
                 label,
                 f"{row['kpi_name_th']}\n[dim]{row['kpi_name_en']}[/]",
                 period_label,
-                _format_value(row["value"], row["unit"]),
-                row["unit"] or "",
+                _suppressed_value(row)
+                if row.get("is_suppressed")
+                else _format_value(row["value"], row["unit"]),
+                ("records" if _is_small_cell(row) else "") if row.get("is_suppressed") else row["unit"] or "",
                 _format_value(row["target"], row["unit"]),
                 f"[{style}]{row['status']}[/]" if style else row["status"],
                 end_section=False,
             )
         console.print(table)
         typer.echo("* period still running or only partly covered by the data")
+        if any(row.get("is_suppressed") for row in rows):
+            typer.echo(
+                f"< n / suppressed: {SUPPRESSED_NOTE} (fewer than n records from a personal-data dataset,"
+                " or hidden so that a total cannot reveal such a cell)"
+            )

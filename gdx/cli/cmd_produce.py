@@ -101,6 +101,7 @@ def register(app: typer.Typer) -> None:
         from gdx.producer.pipeline import produce_file
         from gdx.producer.publish import PublishOptions
         from gdx.producer.report import rejects_path_for, write_rejects
+        from gdx.security.field_keys import FieldKeyError
 
         if client not in ("kafka-python", "confluent"):
             raise fail(f"unknown client {client!r}; use kafka-python or confluent")
@@ -150,7 +151,7 @@ def register(app: typer.Typer) -> None:
                     dry_run_out=sink_target,
                     progress=lambda n: progress.update(task, completed=n),
                 )
-            except UnknownFormat as exc:
+            except (UnknownFormat, FieldKeyError) as exc:
                 raise fail(str(exc)) from None
             except (ValueError, OSError) as exc:
                 raise fail(f"cannot read {file} as {fmt}: {exc}") from None

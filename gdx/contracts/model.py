@@ -312,6 +312,13 @@ class Contract:
         return None
 
     @property
+    def holds_personal_data(self) -> bool:
+        """A personal-data property, or the GD-Catalog category ข้อมูลส่วนบุคคล (personal data):
+        public figures derived from it go through statistical disclosure control."""
+        category = str(self.gd_catalog.get("data_category", "")).strip().lower()
+        return bool(self.pii_properties) or category in {"ข้อมูลส่วนบุคคล", "personal"}
+
+    @property
     def access_level(self) -> str:
         """public | restricted: restricted datasets are listed in the catalog without downloads."""
         category = str(self.gd_catalog.get("data_category", ""))

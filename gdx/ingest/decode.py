@@ -10,6 +10,11 @@ input. Checks, in order, first failure wins:
   invalid UTF-8, raw control characters, NaN/Infinity, numbers that overflow a double, nesting
   deeper than 1024), a JSON object; `record.unknown_property` for keys the contract lacks (absent
   keys are null, as in the wire format);
+* personal-data properties (`<property>.not_encrypted|undecryptable`): the value must be the
+  wire form of `gdx.security.field_crypto` and open with a private key this landing holds, for
+  this contract and property; it is decrypted here, before any typed check, so the checks and GX
+  below see the clear value (which lands only as its HMAC token). A clear value means a producer
+  did not encrypt: quarantined, never landed;
 * per property (`<property>.type|format|out_of_range|oversized|control_characters|
   undeclared_personal_data`): the JSON type fits the logical type (booleans are not numbers,
   `1.5` is not an integer), dates are `YYYY-MM-DD`, timestamps ISO 8601 with an offset, both
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
 
     from gdx.contracts.model import Contract, Property
     from gdx.ingest.pii import Pseudonymiser
+    from gdx.security.field_crypto import FieldDecryptor
 
 _JSON_TYPE = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
 _NONE = type(None)
@@ -88,10 +94,19 @@ class Decoded:
 class Decoder:
     """Decodes batches of one contract; build once per run (it caches per-contract state)."""
 
-    def __init__(self, contract: Contract, config: IngestConfig, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(
+        self,
+        contract: Contract,
+        config: IngestConfig,
+        pseudonymiser: Pseudonymiser,
+        decryptor: FieldDecryptor | None = None,
+    ) -> None:
+        """`decryptor` opens the personal-data properties; without one (a contract with personal
+        data and no private key) every such value is quarantined rather than landed."""
         from gdx.contracts.exporters import to_arrow_schema
 
         self.contract = contract
+        self.decryptor = decryptor
         self.config = config
         self.pseudonymiser = pseudonymiser
         self.props = contract.properties
@@ -152,9 +167,12 @@ class Decoder:
         return None, seen[H_EVENT_ID]
 
     # -- the batch ------------------------------------------------------------------------------
-    def decode(self, raw: RawBatch) -> Decoded:
+    def decode(self, raw: RawBatch, accept_tokens: bool = False) -> Decoded:
         """Type every record of `raw` or record why it fails. Written as whole-batch passes
-        (comprehensions run in C-level loops) rather than one loop per record: ~2x faster."""
+        (comprehensions run in C-level loops) rather than one loop per record: ~2x faster.
+
+        `accept_tokens` (replay only): a personal value that is already an HMAC token (a
+        quarantined payload never holds the clear id) passes the decryption step as it is."""
         from binascii import hexlify
         from hashlib import sha256
 
@@ -252,8 +270,54 @@ class Decoder:
         transposed = list(zip(*rows, strict=True)) if rows else [() for _ in self.names]
         del rows
         for j, prop in enumerate(self.props):
-            columns[prop.name] = self._column(prop, transposed[j], failures)
+            col = transposed[j]
+            if prop.is_pii:
+                col = self._decrypt(prop, col, failures, accept_tokens)
+            columns[prop.name] = self._column(prop, col, failures)
         return Decoded(n, columns, failures, eids)
+
+    # -- personal data --------------------------------------------------------------------------
+    def _decrypt(self, prop: Property, col: tuple[Any, ...], failures: Failures, accept_tokens: bool) -> tuple[Any, ...]:
+        """The clear values of a personal-data column; rows that arrived in clear or do not open
+        become failures (and null here). Reasons name the problem, never the value."""
+        from gdx.ingest.pii import is_token
+        from gdx.security.field_crypto import PREFIX, REASONS
+
+        out = list(col)
+        sealed: list[int] = []
+        clear = Failure(
+            f"{prop.name}.not_encrypted", prop.name,
+            "personal data arrived in clear: the producer must encrypt it (gdxenc:v1, docs/publish-encrypted-fields.md)",
+        )  # fmt: skip
+        for i, v in enumerate(col):
+            if v is None:
+                continue
+            if type(v) is str and v.startswith(PREFIX):
+                sealed.append(i)
+            elif accept_tokens and is_token(v):
+                continue
+            else:
+                failures.add(i, clear)
+                out[i] = None
+        if not sealed:
+            return tuple(out)
+        if self.decryptor is None:
+            failure = Failure(f"{prop.name}.undecryptable", prop.name, "no private field key is configured at landing")
+            failures.add_many(sealed, failure)
+            for i in sealed:
+                out[i] = None
+            return tuple(out)
+        opened = self.decryptor.open_many(prop.name, [col[i] for i in sealed])
+        by_reason: dict[str, Failure] = {}
+        for k, i in enumerate(sealed):
+            out[i] = opened.values[k]
+        for k, exc in opened.errors.items():
+            i = sealed[k]
+            reason = str(exc) if exc.kind in REASONS else "cannot be decrypted"
+            failure = by_reason.setdefault(reason, Failure(f"{prop.name}.undecryptable", prop.name, reason))
+            failures.add(i, failure)
+            out[i] = None
+        return tuple(out)
 
     def _learn_versions(self, hs: list[Any]) -> set[tuple[str, bytes]]:
         """Version headers of this major for the fast path: the contract's own, and those of a

@@ -5,7 +5,8 @@ as `<name>_hmac` tokens, never in clear), then the metadata columns. For contrac
 personal data `_event_id` is keyed as well (`gdx.ingest.pii.Pseudonymiser.keyed_event_id`): the
 wire event id is a plain SHA-256 of the canonical record, so next to the other columns it would let
 anyone enumerate the citizen id. Quarantine rows hold the raw payload as text with citizen ids
-tokenised and other long digit runs masked.
+tokenised and other long digit runs masked (`masks_hard`), encrypted personal data as its
+ciphertext: never a clear id, whatever the failure.
 """
 
 from __future__ import annotations
@@ -112,6 +113,17 @@ def raw_text(value: bytes | None) -> str | None:
     return value.decode("utf-8", errors="backslashreplace")
 
 
+def masks_hard(contract: Contract, failure: Failure) -> bool:
+    """Whether a failed record's raw text gets every 13+ digit run masked, not only valid ids: a
+    contract with personal data, a header failure (the record may be another contract's) and a
+    record caught holding undeclared personal data."""
+    return (
+        bool(contract.pii_properties)
+        or failure.rule_id.startswith("header.")
+        or failure.rule_id.endswith(".undeclared_personal_data")
+    )
+
+
 def quarantine_rows(
     contract: Contract,
     *,
@@ -133,8 +145,9 @@ def quarantine_rows(
     for partition, offset, ts, eid, value, failure, more in rows:
         text = raw_text(value)
         if text is not None:
-            # A record that failed its header checks may belong to another contract: mask hard.
-            text = pseudonymiser.mask_text(text, personal_contract or failure.rule_id.startswith("header."))
+            # Masked on the parsed JSON (escapes decoded); ciphertexts of personal data stay as
+            # they are. A record that failed its header checks may be another contract's: mask hard.
+            text = pseudonymiser.mask_text(text, masks_hard(contract, failure))
         texts.append(text)
         eid = as_text(eid)
         if eid is not None and personal_contract:

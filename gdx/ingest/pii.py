@@ -36,6 +36,52 @@ _DIGIT = "0-9\u0e50-\u0e59"  # ASCII and Thai digits
 _ID_LIKE = re.compile(rf"(?<![{_DIGIT}])[{_DIGIT}](?:[ -]?[{_DIGIT}]){{12}}(?![{_DIGIT}])")
 # Any run of 13+ digits (after the id-like pass): personal data in a PII contract's payload.
 _LONG_RUN = re.compile(rf"[{_DIGIT}](?:[ -]?[{_DIGIT}]){{12,}}")
+# Masking is broader still: any Unicode decimal digit (Thai, Arabic-Indic, fullwidth, …).
+_ID_ANY = re.compile(r"(?<!\d)\d(?:[ -]?\d){12}(?!\d)")
+_LONG_ANY = re.compile(r"\d(?:[ -]?\d){12,}")
+_U_ESCAPE = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
+_SLOT = "\ue000"  # private-use placeholder for a token while the digit-run pass runs
+_SLOT_RE = re.compile(_SLOT)
+_TOKEN_ANY = re.compile(r"k[0-9]{1,6}:[0-9a-f]{64}(?![0-9a-f])")
+
+
+def unescape_json(text: str, rounds: int = 4) -> str:
+    """`\\uXXXX` escapes (surrogate pairs included) decoded, repeatedly for escaped escapes; lone
+    surrogates become U+FFFD. Conservative by design: it also decodes what JSON meant literally."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(3) is not None:
+            cp = int(m.group(3), 16)
+            return "\ufffd" if 0xD800 <= cp <= 0xDFFF else chr(cp)
+        hi, lo = int(m.group(1), 16), int(m.group(2), 16)
+        return chr(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+
+    for _ in range(rounds):
+        if "\\u" not in text:
+            break
+        text = _U_ESCAPE.sub(one, text.replace("\\\\", "\\"))
+    return text
+
+
+def normalize_any_digits_id(text: str) -> str | None:
+    """`normalize_citizen_id` for ids written in any Unicode decimal digits."""
+    import unicodedata
+
+    folded = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    return normalize_citizen_id(folded)
+
+
+def _has_clear_id(text: str) -> bool:
+    # Tokens are keyed hashes, not ids: their hex may hold 13 decimal digits in a row by chance.
+    text = _TOKEN_ANY.sub(" ", text)
+    candidates = [text, unescape_json(text)] if "\\u" in text else [text]
+    return any(normalize_any_digits_id(m.group(0)) for t in candidates for m in _ID_ANY.finditer(t))
+
+
+def has_clear_citizen_id(text: str) -> bool:
+    """True if `text` shows a valid citizen id to a reader who decodes JSON escapes: any Unicode
+    digits, dashes/spaces between them, `\\uXXXX` escapes (nested too). What scanners use."""
+    return _has_clear_id(text)
 
 
 class PiiKeyError(ValueError):
@@ -110,19 +156,89 @@ class Pseudonymiser:
 
     # -- raw text ---------------------------------------------------------------------------
     def mask_text(self, text: str, personal: bool) -> str:
-        """`text` with citizen ids tokenised (or masked without a key) and, if `personal`, every
-        other long digit run masked."""
+        """`text` (a raw payload, a key, a header name) with every citizen id tokenised (masked
+        with `X`s without a key) and, if `personal`, every other run of 13+ digits masked.
+
+        Works on the *parsed* JSON: every string (object keys included) and every number is
+        looked at after JSON unescaping, so `"\\u0033\\u0031…"` or Thai digits written as
+        `\\u0e51…` are found like plain digits; the document is re-serialised only if something
+        was replaced (otherwise the text is returned as it came, byte for byte). Text that does not
+        parse gets the conservative fallback: `\\uXXXX` escapes decoded, ids tokenised, and every
+        remaining run of 13+ digits masked whatever `personal` says."""
+        import orjson
+
+        try:
+            doc = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return self._mask_fallback(text)
+        masked, changed = self._walk(doc, personal)
+        out = orjson.dumps(masked).decode() if changed else text
+        if _has_clear_id(out):  # belt and braces: nothing the walk missed may survive
+            out = self._mask_fallback(out)
+        return out
+
+    def _replace_ids(self, text: str, personal: bool) -> str:
+        """Ids → tokens (or `X`s), then, if `personal`, the other long digit runs → `X`s. Tokens are
+        put in only after the digit-run pass: their hex may hold a run of 13 decimal digits."""
+        tokens: list[str] = []
 
         def ids(match: re.Match[str]) -> str:
-            digits = normalize_citizen_id(match.group(0))
+            digits = normalize_any_digits_id(match.group(0))
             if digits is None:
                 return match.group(0)
-            return self.token(digits) if self._base is not None else "X" * len(match.group(0))
+            tokens.append(self.token(digits) if self._base is not None else "X" * len(match.group(0)))
+            return _SLOT
 
-        out = _ID_LIKE.sub(ids, text)
+        out = _ID_ANY.sub(ids, text.replace(_SLOT, "\ufffd"))
         if personal:
-            out = _LONG_RUN.sub(lambda m: "X" * len(m.group(0)), out)
+            out = _LONG_ANY.sub(lambda m: "X" * len(m.group(0)), out)
+        if tokens:
+            it = iter(tokens)
+            out = _SLOT_RE.sub(lambda _m: next(it), out)
         return out
+
+    def _mask_string(self, s: str, personal: bool) -> str:
+        if TOKEN_RE.match(s):  # already a token (a replayed quarantine payload)
+            return s
+        plain = unescape_json(s) if "\\" in s else s  # an escaped escape is decoded too
+        out = self._replace_ids(plain, personal)
+        return s if out == plain else out
+
+    def _walk(self, node: Any, personal: bool) -> tuple[Any, bool]:
+        t = type(node)
+        if t is str:
+            out = self._mask_string(node, personal)
+            return out, out is not node
+        if t is dict:
+            changed = False
+            new: dict[str, Any] = {}
+            for k, v in node.items():
+                k2 = self._mask_string(k, personal)
+                v2, c = self._walk(v, personal)
+                changed = changed or c or k2 is not k
+                new[k2] = v2
+            return (new, True) if changed else (node, False)
+        if t is list or t is tuple:
+            items = [self._walk(v, personal) for v in node]
+            if any(c for _, c in items):
+                return [v for v, _ in items], True
+            return node, False
+        if node is None or t is bool:
+            return node, False
+        # numbers, and whatever else a source row may hold (bytes, dates…): judged by their text
+        text = repr(node) if t is int or t is float else str(node)
+        out = self._replace_ids(unescape_json(text), personal)
+        return (out, True) if out != text else (node, False)
+
+    def _mask_fallback(self, text: str) -> str:
+        return self._replace_ids(unescape_json(text), personal=True)
+
+
+def mask_value(value: Any, personal: bool) -> Any:
+    """A parsed value (dict, list, str, number…) with citizen ids replaced by `X`s (no key is
+    needed: the producer side masks its reports with this), and every other run of 13+ digits too
+    if `personal`. Unchanged values are returned as they are."""
+    return _REPORT_MASKER._walk(value, personal)[0]
 
 
 def contains_citizen_id(text: str) -> bool:
@@ -160,3 +276,6 @@ def surrogate_citizen_id(token: str) -> str:
 
 def pii_columns(contract: Contract) -> Iterable[str]:
     return (p.name for p in contract.pii_properties)
+
+
+_REPORT_MASKER = Pseudonymiser(None)

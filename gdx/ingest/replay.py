@@ -12,9 +12,11 @@ and those that pass land exactly once:
   replay skip those records, so it lands nothing new.
 
 Not replayable: header failures (headers are not kept, and the record may belong to another
-contract), invalid UTF-8 (the stored text is an escaped copy) and tombstones. Personal values in
-a quarantined payload are already tokens (the quarantine never holds a clear id); they were valid
-ids when tokenised, are validated as checksum-valid stand-ins and land as the token.
+contract), invalid UTF-8 (the stored text is an escaped copy), tombstones and personal data that
+arrived in clear (`<property>.not_encrypted`). Personal values in a quarantined payload are their
+ciphertext (decrypted again, so a key version configured since then lets them land) or, in
+payloads quarantined before field encryption, tokens: those were valid ids when tokenised, are
+validated as checksum-valid stand-ins and land as the token.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_REPLAYABLE_PREFIXES = ("header.", "message.invalid_utf8", "message.null_value")
+# Personal data that arrived in clear is never landed, not even by a replay: the agency re-publishes
+# it encrypted. (Undecryptable ciphertext is replayable once the key version is configured.)
+NOT_REPLAYABLE_SUFFIXES = (".not_encrypted",)
 
 
 @dataclass
@@ -72,6 +77,8 @@ def run_replay(
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.locking import dataset_lock
     from gdx.ingest.pii import PiiKeyError, Pseudonymiser, key_for
+    from gdx.security.field_crypto import FieldDecryptor
+    from gdx.security.field_keys import FieldKeyError
     from gdx.settings import Settings
 
     started = time.perf_counter()
@@ -81,7 +88,8 @@ def run_replay(
     contract = load_ingestible(contract_id, settings)
     try:
         pseudonymiser = Pseudonymiser(key_for(contract, settings.pii_key))
-    except PiiKeyError as exc:
+        decryptor = FieldDecryptor.for_contract(contract, settings=settings)
+    except (PiiKeyError, FieldKeyError) as exc:
         raise IngestError(str(exc)) from None
     lake = Lake(settings.lake_root)
     summary = ReplaySummary(contract.id)
@@ -97,7 +105,7 @@ def run_replay(
                 files.append((f.path, name))
         if batch is not None and not files:
             raise IngestError(f"no committed quarantine file for batch {batch!r} of {contract.id}")
-        validator = Validator(contract, config, pseudonymiser)
+        validator = Validator(contract, config, pseudonymiser, decryptor)
         for path, name in files:
             _replay_file(contract, lake, path, name, validator, pseudonymiser, config, summary)
     summary.duration_s = time.perf_counter() - started
@@ -126,7 +134,12 @@ def _replay_file(
     for r in q:
         if (r["_kafka_topic"], r["_kafka_partition"], r["_kafka_offset"]) in done:
             summary.rows_already_replayed += 1
-        elif r["raw_value"] is None or r["_event_id"] is None or r["rule_id"].startswith(NOT_REPLAYABLE_PREFIXES):
+        elif (
+            r["raw_value"] is None
+            or r["_event_id"] is None
+            or r["rule_id"].startswith(NOT_REPLAYABLE_PREFIXES)
+            or r["rule_id"].endswith(NOT_REPLAYABLE_SUFFIXES)
+        ):
             summary.rows_not_replayable += 1
         else:
             rows.append(r)

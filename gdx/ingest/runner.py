@@ -144,19 +144,22 @@ def run_ingest(
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.locking import dataset_lock
     from gdx.ingest.pii import PiiKeyError, Pseudonymiser, key_for
+    from gdx.security.field_crypto import FieldDecryptor
+    from gdx.security.field_keys import FieldKeyError
     from gdx.settings import Settings
 
     started = time.perf_counter()
     settings = settings or Settings.from_env()
     config = config or IngestConfig.from_env()
     contract = load_ingestible(contract_id, settings)
-    try:  # before anything is consumed: a PII contract without a key must not read a record
+    try:  # before anything is consumed: a PII contract without its keys must not read a record
         pseudonymiser = Pseudonymiser(key_for(contract, settings.pii_key))
-    except PiiKeyError as exc:
+        decryptor = FieldDecryptor.for_contract(contract, settings=settings)
+    except (PiiKeyError, FieldKeyError) as exc:
         raise IngestError(str(exc)) from None
     conn = connection or resolve_connection(settings)
     lake = Lake(settings.lake_root)
-    validator = Validator(contract, config, pseudonymiser)
+    validator = Validator(contract, config, pseudonymiser, decryptor)
     summary = RunSummary(contract.id, contract.topic, skipped_checks=list(validator.gate.skipped))
 
     with dataset_lock(settings.state_dir, contract.id, config.lock_timeout_s):
@@ -414,6 +417,7 @@ def write_batch_files(
     import numpy as np
 
     from gdx.ingest.dlq import DeadLetter, error_headers
+    from gdx.ingest.landing import masks_hard, raw_text
 
     parts = np.asarray(raw.partitions, dtype=np.int64)
     offs = np.asarray(raw.offsets, dtype=np.int64)
@@ -466,19 +470,24 @@ def write_batch_files(
             personal = bool(contract.pii_properties)
             eids = table.column("_event_id").to_pylist()
             for i, (part, off, ts, _eid, value, failure, _more), text, eid in zip(failed.tolist(), rows, texts, eids, strict=True):
+                # The dead letter carries what the quarantine holds (masked text, ciphertext), for
+                # every contract and failure kind; the original bytes only when masking changed
+                # nothing on a contract without personal data (so they can be reprocessed as is).
+                as_is = not personal and text == raw_text(value)
+                dlq_value = value if as_is else (text.encode() if text is not None else None)
+                key = raw.keys[i]
+                dlq_key = key
+                if key:
+                    key_text = key.decode("utf-8", "backslashreplace")
+                    masked_key = pseudonymiser.mask_text(key_text, masks_hard(contract, failure))
+                    dlq_key = key if masked_key == key_text else masked_key.encode()
                 headers = error_headers(
                     topic=raw.topic, partition=part, offset=off, timestamp_ms=ts, stage=failure.stage,
                     rule=failure.rule_id, column=failure.column, reason=failure.reason, contract=contract,
-                    batch_id=name.stem, masked=personal,
+                    batch_id=name.stem, masked=not as_is,
                 )  # fmt: skip
                 if eid is not None:
                     headers.append(("gdx.event.id", eid.encode()))
-                if personal:
-                    dlq_value = text.encode() if text is not None else None
-                    key = raw.keys[i]
-                    dlq_key = pseudonymiser.mask_text(key.decode("utf-8", "backslashreplace"), True).encode() if key else None
-                else:
-                    dlq_value, dlq_key = value, raw.keys[i]
                 letters.append(DeadLetter(dlq_key, dlq_value, headers))
         fault("after_quarantine_write")
         entries.append(

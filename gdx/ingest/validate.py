@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from gdx.contracts.model import Contract
     from gdx.ingest.pii import Pseudonymiser
+    from gdx.security.field_crypto import FieldDecryptor
 
 
 @contextmanager
@@ -64,16 +65,22 @@ class Validated:
 
 
 class Validator:
-    def __init__(self, contract: Contract, config: IngestConfig, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(
+        self,
+        contract: Contract,
+        config: IngestConfig,
+        pseudonymiser: Pseudonymiser,
+        decryptor: FieldDecryptor | None = None,
+    ) -> None:
         self.contract = contract
-        self.decoder = Decoder(contract, config, pseudonymiser)
+        self.decoder = Decoder(contract, config, pseudonymiser, decryptor)
         self.gate = Gate(contract, config.enforce_key_uniqueness)
 
     def validate(self, raw: RawBatch, accept_tokens: bool = False) -> Validated:
         import numpy as np
         import pyarrow as pa
 
-        decoded = self.decoder.decode(raw)
+        decoded = self.decoder.decode(raw, accept_tokens)
         ok = np.asarray(decoded.ok_rows(), dtype=np.int64)
         props = pa.table(decoded.columns)
         candidates = props.take(ok)

@@ -7,7 +7,13 @@ Two layers:
    the slow path costs nothing on a clean feed);
 2. Thai semantic checks JSON Schema cannot express: citizen-ID checksum, province code in the
    reference table, real calendar dates (a `format: date` regex accepts 2024-02-30), timestamps
-   with an offset, and date/timestamp minimum/maximum bounds.
+   with an offset, and date/timestamp minimum/maximum bounds;
+3. no undeclared personal data: a string property that the contract does not mark as personal
+   data must not hold a valid citizen id (any digits, dashes/spaces, `\\uXXXX` escapes), or the
+   id would cross the exchange in clear (`undeclared_personal_data`; the value is never quoted).
+
+The checks run on the *clear* record; the pipeline encrypts personal-data properties only after
+(`gdx.security.field_crypto`), so the checksum is validated on the value the agency meant.
 """
 
 from __future__ import annotations
@@ -61,6 +67,12 @@ def _citizen_id_check() -> Callable[[str], bool]:
 
     return is_valid_citizen_id
 
+
+_MAYBE_ID = re.compile(r"\d(?:[ -]?\d){12}")
+_UNDECLARED = (
+    "holds a valid Thai citizen id, but the contract does not declare the property as personal data "
+    "(it would cross the exchange in clear)"
+)
 
 SemanticCheck = Callable[[Any], "Violation | None"]
 
@@ -155,6 +167,7 @@ class EdgeChecker:
         self._fast = fastjsonschema.compile(self.schema)
         self._full: Any = None
         self._semantic = [(p.name, c) for p in contract.properties for c in _semantic_checks(p)]
+        self._personal = frozenset(p.name for p in contract.pii_properties)
 
     def check(self, record: Mapping[str, Any]) -> list[Violation]:
         """Every violation of `record` (empty list = valid)."""
@@ -174,7 +187,24 @@ class EdgeChecker:
             v = check(value)
             if v is not None:
                 violations.append(v)
+        undeclared = self._undeclared_personal_data(record)
+        if undeclared:
+            violations = [v for v in violations if v.property not in undeclared] + [
+                Violation(name, "undeclared_personal_data", _UNDECLARED, None) for name in undeclared
+            ]
         return violations
+
+    def _undeclared_personal_data(self, record: Mapping[str, Any]) -> list[str]:
+        from gdx.ingest.pii import has_clear_citizen_id
+
+        personal = self._personal
+        texts = [v for k, v in record.items() if type(v) is str and k not in personal]
+        joined = "\x00".join(texts)
+        if not (_MAYBE_ID.search(joined) or "\\u" in joined):  # one C-level pass for a clean record
+            return []
+        return [
+            k for k, v in record.items() if type(v) is str and k not in personal and has_clear_citizen_id(v)
+        ]
 
     def is_valid(self, record: Mapping[str, Any]) -> bool:
         return not self.check(record)

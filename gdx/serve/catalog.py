@@ -120,10 +120,13 @@ class DatasetStats:
 
 def _stats(catalog_row: Row, quality_row: Row) -> DatasetStats:
     both = {**quality_row, **{k: v for k, v in catalog_row.items() if v is not None}}
-    rows = pick(both, "row_count", "current_rows", "rows_landed", "rows")
-    quarantined = pick(quality_row, "rows_quarantined", "quarantined")
-    share = as_float(pick(quality_row, "share_valid", "valid_share", "pct_valid"))
-    score = as_float(pick(both, "quality_score", "share_valid"))
+    # A count the marts withheld (disclosure control) stays unknown: falling back to another
+    # column would publish the very figure that was suppressed.
+    withheld = bool(catalog_row.get("is_suppressed") or quality_row.get("is_suppressed"))
+    rows = None if withheld else pick(both, "row_count", "current_rows", "rows_landed", "rows")
+    quarantined = None if withheld else pick(quality_row, "rows_quarantined", "quarantined")
+    share = None if withheld else as_float(pick(quality_row, "share_valid", "valid_share", "pct_valid"))
+    score = None if withheld else as_float(pick(both, "quality_score", "share_valid"))
     return DatasetStats(
         row_count=int(rows) if as_float(rows) is not None else None,
         rows_quarantined=int(quarantined) if as_float(quarantined) is not None else None,

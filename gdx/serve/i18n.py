@@ -70,6 +70,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "partial": ("ยังไม่ครบงวด", "partial period"),
     "lower_better": ("ยิ่งต่ำยิ่งดี", "lower is better"),
     "higher_better": ("ยิ่งสูงยิ่งดี", "higher is better"),
+    "suppressed": (
+        "ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล",
+        "suppressed to protect personal data",
+    ),
+    "suppressed_title": (  # the tooltip of a suppressed value: both languages, whatever the page's
+        "ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล / suppressed to protect personal data",
+        "ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล / suppressed to protect personal data",
+    ),
+    "records": ("ราย", "records"),
+    "suppressed_short": ("ปกปิด", "suppressed"),
+    "suppressed_note": (
+        "เดือนที่ปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล (ช่องว่างในกราฟ)",
+        "months suppressed to protect personal data (gaps in the chart)",
+    ),
     "footer": (
         "ข้อมูลจากสัญญาข้อมูล (ODCS) และคลังข้อมูล dbt — อ่านอย่างเดียว",
         "From the data contracts (ODCS) and the dbt marts — read-only",

@@ -6,6 +6,12 @@ value is the latest *complete* month (`is_period_complete`), because a month in 
 partial count with a full month's target; only when no month is complete yet is the partial one
 shown (and flagged).
 
+Disclosure control: a value the mart suppresses (`is_suppressed`, for KPIs derived from personal
+data) is shown as "< threshold" (`suppression_threshold` of the row), is a gap in the trend (never
+a zero) and gets no status colour (a cell hidden only as the complement of a small one is shown
+as "suppressed", since "< threshold" would be untrue for it); the headline may be a suppressed month (showing an older month
+instead would misstate the period).
+
 Status colours come from the mart's `status` (on_track / at_risk / off_track; no_target and
 no_data are grey); when a row has no status, it is derived from value, target and direction, so a
 KPI is never shown green by accident.
@@ -42,7 +48,7 @@ _GOOD = {
     "ตามเป้าหมาย",
 }
 _WARN = {"at_risk", "at-risk", "amber", "yellow", "warning", "warn", "watch", "near", "เฝ้าระวัง"}
-_NONE = {"no_target", "no_data", "unknown", ""}
+_NONE = {"no_target", "no_data", "suppressed", "unknown", ""}
 _BAD = {"off_track", "off-track", "red", "bad", "missed", "critical", "fail", "ไม่ผ่าน", "ไม่ถึงเป้า"}
 
 
@@ -108,6 +114,15 @@ class Kpi:
     order: int = 0
     series: list[tuple[str, float | None]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    suppressed: bool = False
+    """The headline value is withheld by disclosure control (`value` is None)."""
+    threshold: int | None = None
+    """The disclosure threshold of the headline row."""
+    below_threshold: bool = False
+    """Suppressed as a small cell (primary): shown as "< threshold". A cell hidden only so that a
+    total cannot reveal a small one (secondary) holds more than that and is shown as "suppressed"."""
+    suppressed_periods: list[str] = field(default_factory=list)
+    """Months of `series` whose value is withheld (gaps in the chart)."""
 
 
 def _period(row: Row) -> str:
@@ -123,9 +138,20 @@ def is_monthly(row: Row) -> bool:
     return str(row.get("period_type") or "month") == "month"
 
 
+def is_suppressed(row: Row) -> bool:
+    """The mart withheld this row's value (statistical disclosure control)."""
+    return row.get("is_suppressed") is True
+
+
+def is_small_cell(row: Row) -> bool:
+    """Suppressed because it counts fewer records than the threshold (reason 'primary: …')."""
+    return is_suppressed(row) and str(row.get("suppression_reason") or "").startswith("primary")
+
+
 def headline(rows: list[Row]) -> Row:
-    """The row whose value the dashboard shows: latest complete month with a value, else latest with one."""
-    valued = [r for r in rows if as_float(pick(r, "value", "kpi_value")) is not None]
+    """The row whose value the dashboard shows: latest complete month with a value (or a suppressed
+    one, shown as "< threshold"), else the latest such month."""
+    valued = [r for r in rows if as_float(pick(r, "value", "kpi_value")) is not None or is_suppressed(r)]
     complete = [r for r in valued if r.get("is_period_complete") is not False]
     return (complete or valued or rows)[-1]
 
@@ -136,7 +162,8 @@ def monthly_series(rows: list[Row]) -> list[tuple[str, float | None]]:
     for row in rows:
         month = _period(row)[:7]
         if len(month) == 7:
-            values[month] = as_float(pick(row, "value", "kpi_value"))
+            # a suppressed value is a gap (None), never a zero
+            values[month] = None if is_suppressed(row) else as_float(pick(row, "value", "kpi_value"))
     if not values:
         return []
     first, last = min(values), max(values)
@@ -147,6 +174,11 @@ def monthly_series(rows: list[Row]) -> list[tuple[str, float | None]]:
         out.append((key, values.get(key)))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
+
+
+def _threshold(row: Row) -> int | None:
+    number = as_float(row.get("suppression_threshold"))
+    return int(number) if number is not None else None
 
 
 def province_kpis(rows: list[Row], province: str, months: int = 24) -> list[Kpi]:
@@ -160,7 +192,8 @@ def province_kpis(rows: list[Row], province: str, months: int = 24) -> list[Kpi]
     for code, kpi_rows in by_code.items():
         kpi_rows = sorted(kpi_rows, key=_period)
         latest = headline(kpi_rows)
-        value = as_float(pick(latest, "value", "kpi_value"))
+        suppressed = is_suppressed(latest)
+        value = None if suppressed else as_float(pick(latest, "value", "kpi_value"))
         target = as_float(pick(latest, "target", "target_value"))
         direction = pick(latest, "direction", "better")
         series = monthly_series(kpi_rows)[-months:]
@@ -184,7 +217,10 @@ def province_kpis(rows: list[Row], province: str, months: int = 24) -> list[Kpi]
                 target=target,
                 value=value,
                 period=_period(latest) or None,
-                status=status_class(pick(latest, "status", "kpi_status"), value, target, direction),
+                # never a colour computed against a hidden value
+                status="none"
+                if suppressed
+                else status_class(pick(latest, "status", "kpi_status"), value, target, direction),
                 period_label_th=str(pick(latest, "period_label_th", default="")),
                 period_label_en=str(pick(latest, "period_label_en", default="")),
                 complete=latest.get("is_period_complete") is not False,
@@ -192,6 +228,14 @@ def province_kpis(rows: list[Row], province: str, months: int = 24) -> list[Kpi]
                 order=int(as_float(pick(latest, "kpi_display_order", "display_order")) or 0),
                 series=series,
                 sources=sources,
+                suppressed=suppressed,
+                threshold=_threshold(latest),
+                below_threshold=is_small_cell(latest),
+                suppressed_periods=[
+                    _period(r)[:7]
+                    for r in kpi_rows
+                    if is_suppressed(r) and _period(r)[:7] in {m for m, _ in series}
+                ],
             )
         )
     return sorted(kpis, key=lambda k: (not k.agenda, k.order))

@@ -19,6 +19,7 @@ import pytest
 
 from gdx.contracts.model import Contract, load_all
 from gdx.events import canonical_json, headers_for, record_key
+from gdx.testing.wire import sealed
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_PII_KEY = "k1:integration-test-key-not-a-real-secret"
@@ -112,8 +113,9 @@ def publish(
     items: Iterable[dict[str, Any] | tuple[bytes | None, list[tuple[str, bytes]] | None]],
     partitions: int = 3,
 ) -> list[Published]:
-    """Publish records as the contract's owner agency (dicts go through gdx.events; (value,
-    headers) tuples go as they are, for hostile input) and return where each landed on the topic."""
+    """Publish records as the contract's owner agency (dicts are sealed and encoded like a producer
+    does; (value, headers) tuples go as they are, for hostile input) and return where each landed
+    on the topic."""
     from confluent_kafka import Producer
 
     ensure_topic(cluster, contract.topic, partitions)
@@ -134,7 +136,8 @@ def publish(
         return cb
 
     for i, item in enumerate(items):
-        if isinstance(item, dict):
+        if isinstance(item, dict):  # a well-behaved producer: personal data sealed (gdx.testing.wire)
+            item = sealed(contract, item)
             value = canonical_json(item)
             key: bytes | None = record_key(contract, item)
             headers: list[tuple[str, bytes]] | None = headers_for(contract, value)

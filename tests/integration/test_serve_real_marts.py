@@ -9,6 +9,7 @@ log paths), so a developer's warehouse is never touched.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -94,8 +95,9 @@ class _Kpis(HTMLParser):
             self.values[(a["data-province"], a["data-kpi"])] = float(a["data-value"])
 
 
-def _expected(exports: Path, provinces: tuple[str, ...]) -> dict[tuple[str, str], float]:
-    """Latest complete month with a value, per agenda KPI of each pilot province — read independently."""
+def _headlines(exports: Path, provinces: tuple[str, ...]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Latest complete month with a value (or a value disclosure control suppressed), per agenda KPI
+    of each pilot province — read independently."""
     best: dict[tuple[str, str], dict[str, Any]] = {}
     for row in pq.read_table(exports / "mart_provincial_kpi.parquet").to_pylist():
         if (
@@ -103,12 +105,19 @@ def _expected(exports: Path, provinces: tuple[str, ...]) -> dict[tuple[str, str]
             and row["period_type"] == "month"
             and row["is_agenda_pilot"]
             and row["is_period_complete"]
-            and row["value"] is not None
+            and (row["value"] is not None or row["is_suppressed"])
         ):
             key = (row["province_iso"], row["kpi_code"])
             if key not in best or row["period_start"] > best[key]["period_start"]:
                 best[key] = row
-    return {key: row["value"] for key, row in best.items()}
+    return best
+
+
+def _expected(exports: Path, provinces: tuple[str, ...]) -> dict[tuple[str, str], float]:
+    """The headline values the pages show as numbers (a suppressed one has no data-value)."""
+    return {
+        key: row["value"] for key, row in _headlines(exports, provinces).items() if not row["is_suppressed"]
+    }
 
 
 def _shown(url: str) -> dict[tuple[str, str], float]:
@@ -120,9 +129,18 @@ def _shown(url: str) -> dict[tuple[str, str], float]:
 
 
 def test_dashboard_shows_the_real_marts(real_url: str, real_marts: dict[str, Path]) -> None:
+    import requests
+
     expected = _expected(real_marts["exports"], PILOT_CODES)
-    assert {p for p, _ in expected} == set(PILOT_CODES), "every pilot province has KPI values"
+    headlines = _headlines(real_marts["exports"], PILOT_CODES)
+    assert {p for p, _ in headlines} == set(PILOT_CODES), "every pilot province has KPI values"
     assert _shown(f"{real_url}/") == expected
+    # the fixture's Buriram months are small: their headlines are suppressed, shown without a number
+    suppressed = [k for k, r in headlines.items() if r["is_suppressed"]]
+    assert suppressed and {p for p, _ in suppressed} == {"TH-31"}
+    page = requests.get(f"{real_url}/province/TH-31", timeout=60).text
+    for _, kpi in suppressed:
+        assert re.search(rf'data-kpi="{kpi}"[^>]*data-value=""[^>]*data-suppressed="true"', page), kpi
     for code in PILOT_CODES:
         shown = _shown(f"{real_url}/province/{code}")
         assert {k: v for k, v in shown.items() if k in expected} == {

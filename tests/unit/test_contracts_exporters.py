@@ -458,6 +458,10 @@ def test_catalog_entry() -> None:
     assert moi["access_level"] == "restricted"
     assert moi["data_category"] == "ข้อมูลส่วนบุคคล" and moi["data_classification"] == "ลับ"
     assert moi["kafka_topic"] == "gdx.moi.informal_debt_cases.v1" and moi["pilot_provinces"] == ["TH-31"]
+    # statistical disclosure control: dbt reads both from catalog.json, never from a literal
+    assert moi["personal_data"] is True and moi["disclosure_threshold"] == 5
+    air = to_catalog(CONTRACTS["pcd.air_quality_hourly"])
+    assert air["personal_data"] is False and air["disclosure_threshold"] == 5
     for key in (
         "title",
         "title_en",

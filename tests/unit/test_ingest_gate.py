@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from gdx.contracts.model import get_contract
-from gdx.events import canonical_json, headers_for
+from gdx.events import headers_for
 from gdx.ingest import gate as gate_module
 from gdx.ingest.config import IngestConfig
 from gdx.ingest.gate import RESULT_FORMAT, Gate, GateDisagreement
@@ -19,13 +19,14 @@ from gdx.ingest.model import RawBatch
 from gdx.ingest.pii import PiiKey, Pseudonymiser
 from gdx.ingest.validate import Validator
 from gdx.sample import valid_records
+from gdx.testing.wire import decryptor, wire_value
 from gdx.thai.citizen_id import make_citizen_id
 
 
 def _raw(contract: Any, records: list[dict[str, Any]], partition: int = 2, first: int = 100) -> RawBatch:
     raw = RawBatch(contract.topic)
     for i, rec in enumerate(records):
-        value = canonical_json(rec)
+        value = wire_value(contract, rec)  # personal data sealed, as a producer sends it
         raw.partitions.append(partition)
         raw.offsets.append(first + i)
         raw.timestamps.append(1_709_272_800_000 + i)
@@ -98,7 +99,7 @@ def test_gx_results_hold_no_values() -> None:
     records[4]["citizen_id"] = bad_id
     good_id = records[5]["citizen_id"]
     records[5]["principal_thb"] = -1.0
-    validator = Validator(moi, IngestConfig(), Pseudonymiser(PiiKey.parse("k1:" + "s" * 32)))
+    validator = Validator(moi, IngestConfig(), Pseudonymiser(PiiKey.parse("k1:" + "s" * 32)), decryptor(moi))
     validated = validator.validate(_raw(moi, records))
     assert validated.failures[4].rule_id == "rule.citizen_id_checksum"
     assert validated.failures[5].rule_id == "principal_thb.range"

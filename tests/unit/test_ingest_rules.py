@@ -9,13 +9,14 @@ import pytest
 
 from gdx.contracts.model import get_contract
 from gdx.contracts.rules import evaluate_rule
-from gdx.events import canonical_json, headers_for
+from gdx.events import headers_for
 from gdx.ingest.config import IngestConfig
 from gdx.ingest.decode import Decoder
 from gdx.ingest.model import RawBatch
 from gdx.ingest.pii import Pseudonymiser
 from gdx.ingest.rules import citizen_id_valid, rule_columns
 from gdx.sample import valid_records
+from gdx.testing.wire import decryptor, wire_value
 from gdx.thai.citizen_id import is_valid_citizen_id, make_citizen_id
 
 CONTRACTS = [
@@ -57,14 +58,14 @@ def _mutate(rng: random.Random, record: dict[str, Any], contract: Any) -> dict[s
 def _typed_table(contract: Any, records: list[dict[str, Any]]) -> Any:
     raw = RawBatch(contract.topic)
     for i, rec in enumerate(records):
-        value = canonical_json(rec)
+        value = wire_value(contract, rec)  # personal data sealed, as a producer sends it
         raw.partitions.append(0)
         raw.offsets.append(i)
         raw.timestamps.append(1_709_272_800_000 + i)
         raw.keys.append(None)
         raw.values.append(value)
         raw.headers.append(headers_for(contract, value))
-    decoded = Decoder(contract, IngestConfig(), Pseudonymiser(None)).decode(raw)
+    decoded = Decoder(contract, IngestConfig(), Pseudonymiser(None), decryptor(contract)).decode(raw)
     assert len(decoded.failures) == 0, decoded.failures.first
     import pyarrow as pa
 

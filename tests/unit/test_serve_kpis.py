@@ -134,3 +134,32 @@ def test_format_number(value: Any, text: str) -> None:
 def test_axis_labels_stay_short() -> None:
     svg = trend_svg([("2025-01", 586_356_354.0), ("2025-02", 600_000_000.0)], 1_083_333_333.0, "THB")
     assert ">1.1B<" in svg and ">586.4M<" in svg
+
+
+def test_a_suppressed_value_is_shown_as_below_the_threshold_never_as_a_number() -> None:
+    """Disclosure control: the mart nulls the value and says why; the dashboard keeps it hidden."""
+    hidden = {
+        "is_suppressed": True,
+        "suppression_threshold": 5,
+        "status": "suppressed",
+        "suppression_reason": "primary: น้อยกว่า 5 ราย / fewer than 5 records",
+    }
+    rows = [_row(1, 9.0), _row(2, None, **hidden), _row(3, 12.0), _row(4, None, **hidden)]
+    (kpi,) = province_kpis(rows, "TH-57")
+    assert kpi.suppressed and kpi.value is None and kpi.threshold == 5 and kpi.below_threshold
+    assert kpi.period == "2025-04-01"  # the latest month, not an older visible one
+    assert kpi.status == "none"  # no colour computed against a hidden value
+    assert kpi.series == [("2025-01", 9.0), ("2025-02", None), ("2025-03", 12.0), ("2025-04", None)]
+    assert kpi.suppressed_periods == ["2025-02", "2025-04"]
+    svg = trend_svg(kpi.series, kpi.target, "t")
+    assert svg.count("<circle") == 2 and "2025-02:" not in svg  # a gap: no point, never a zero
+    # a row whose value leaked into the export despite the flag is still not shown
+    (leaky,) = province_kpis([_row(1, 3.0, **hidden)], "TH-57")
+    assert leaky.value is None and leaky.series == [("2025-01", None)]
+    assert status_class("suppressed") == "none"
+
+
+def test_a_complement_is_suppressed_but_not_said_to_be_below_the_threshold() -> None:
+    hidden = {"is_suppressed": True, "suppression_threshold": 5, "suppression_reason": "secondary: …"}
+    (kpi,) = province_kpis([_row(1, 9.0), _row(2, None, **hidden)], "TH-57")
+    assert kpi.suppressed and not kpi.below_threshold and kpi.value is None

@@ -193,3 +193,19 @@ def test_facets_both_shapes() -> None:
     assert limited["tags"] == {"clean-air": 2}
     _, none = facets(DOCS, ["tags"], limit=-1, mincount=3)
     assert none["tags"]["items"] == []
+
+
+def test_withheld_counts_do_not_fall_back_to_other_columns() -> None:
+    from gdx.serve.catalog import _stats
+
+    quality = {
+        "current_rows": None,
+        "rows_landed": 3,
+        "rows_quarantined": 1,
+        "share_valid": 0.75,
+        "is_suppressed": True,
+    }
+    stats = _stats({"row_count": None, "is_suppressed": True}, quality)
+    assert (stats.row_count, stats.rows_quarantined, stats.share_valid, stats.quality_score) == (None,) * 4
+    shown = _stats({"row_count": 40}, {"rows_landed": 40, "rows_quarantined": 2, "share_valid": 0.95})
+    assert (shown.row_count, shown.rows_quarantined, shown.share_valid) == (40, 2, 0.95)

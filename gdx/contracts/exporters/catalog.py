@@ -55,6 +55,9 @@ def to_catalog(contract: Contract) -> dict[str, Any]:
     package.update(
         {
             "access_level": contract.access_level,
+            # statistical disclosure control of the public marts (dbt reads both from here)
+            "personal_data": contract.holds_personal_data,
+            "disclosure_threshold": contract.disclosure_threshold,
             "contract_id": contract.id,
             "contract_version": contract.version,
             "contract_status": contract.status,

@@ -2,7 +2,8 @@
     One row per dataset of the exchange, reference seeds included: CKAN / GD-Catalog metadata from
     the generated catalog.json plus what the data says — row count, time coverage (min/max of the
     main date), last update, freshness, quality score (share of valid records) and the KPIs that
-    use it. Lists are DuckDB lists (Parquet LIST<VARCHAR>).
+    use it. Lists are DuckDB lists (Parquet LIST<VARCHAR>). Counts of personal-data datasets are
+    disclosure-controlled in mart_data_quality (row_count and quality_score null when withheld).
 -#}
 with
 
@@ -84,14 +85,19 @@ final as (
         datasets.contract_version,
         datasets.contract_status,
         datasets.pilot_provinces,
-        cast(coalesce(quality.current_rows, seed_rows.row_count, 0) as bigint) as row_count,
+        -- a row count withheld by disclosure control stays null (never shown as 0)
+        cast(case when quality.current_rows is null and quality.is_suppressed then null
+            else coalesce(quality.current_rows, seed_rows.row_count, 0) end as bigint) as row_count,
         quality.data_start_date as time_coverage_start,
         quality.data_end_date as time_coverage_end,
         quality.newest_ingested_at as last_updated_at,
         datasets.freshness_sla_hours,
         case when datasets.is_seed then 'static' else quality.freshness_status end as freshness_status,
         quality.share_valid as quality_score,
-        coalesce(kpi_usage.kpi_codes, []::varchar[]) as kpi_codes
+        coalesce(kpi_usage.kpi_codes, []::varchar[]) as kpi_codes,
+        coalesce(quality.is_suppressed, false) as is_suppressed,
+        quality.suppression_reason,
+        coalesce(quality.suppression_threshold, case when datasets.holds_personal_data then datasets.disclosure_threshold end) as suppression_threshold
     from datasets
     left join quality on quality.contract_id = datasets.contract_id
     left join seed_rows on seed_rows.contract_id = datasets.contract_id

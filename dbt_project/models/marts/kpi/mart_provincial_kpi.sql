@@ -10,14 +10,54 @@
     there is a target but no value; on_track when the value meets the target (>= for
     higher_is_better, <= for lower_is_better); at_risk when it misses by at most the tolerance
     (10 % of |target|, var at_risk_relative_tolerance, or the KPI's tolerance_abs when larger);
-    off_track otherwise. An incomplete period (is_period_complete = false: the current month or
-    fiscal year, or the first one of a source) compares a partial value with a full target.
+    off_track otherwise; suppressed when the value is withheld by disclosure control (no status is
+    computed against a hidden value). An incomplete period (is_period_complete = false: the
+    current month or fiscal year, or the first one of a source) compares a partial value with a full target.
+
+    Disclosure control (int_kpi__disclosure, macros/disclosure_control.sql): for KPIs derived from
+    a personal-data dataset, a suppressed cell has value, numerator, denominator and
+    observation_count null, is_suppressed true, a suppression_reason and the contract's
+    suppression_threshold; rows of other datasets have is_suppressed false and no threshold.
 -#}
 with
 
-kpi_values as (
+raw_values as (
 
     select * from {{ ref('int_kpi__values') }}
+
+),
+
+disclosure as (
+
+    select * from {{ ref('int_kpi__disclosure') }}
+
+),
+
+kpi_values as (
+
+    select
+        raw_values.province_iso,
+        raw_values.kpi_code,
+        raw_values.period_type,
+        raw_values.period_start,
+        raw_values.period_end,
+        raw_values.fiscal_year_be,
+        raw_values.period_label_th,
+        raw_values.period_label_en,
+        raw_values.is_period_complete,
+        case when disclosure.is_suppressed then null else raw_values.numerator end as numerator,
+        case when disclosure.is_suppressed then null else raw_values.denominator end as denominator,
+        case when disclosure.is_suppressed then null else raw_values.value end as value,
+        case when disclosure.is_suppressed then null else raw_values.observation_count end as observation_count,
+        coalesce(disclosure.is_suppressed, false) as is_suppressed,
+        disclosure.suppression_reason,
+        disclosure.suppression_threshold
+    from raw_values
+    left join disclosure
+        on disclosure.province_iso = raw_values.province_iso
+        and disclosure.kpi_code = raw_values.kpi_code
+        and disclosure.period_type = raw_values.period_type
+        and disclosure.period_start = raw_values.period_start
 
 ),
 
@@ -73,6 +113,7 @@ with_status as (
         greatest({{ var('at_risk_relative_tolerance') }} * abs(target), coalesce(tolerance_abs, 0)) as tolerance,
         case
             when target is null then 'no_target'
+            when is_suppressed then 'suppressed'
             when value is null then 'no_data'
             when direction = 'higher_is_better' and value >= target then 'on_track'
             when direction = 'lower_is_better' and value <= target then 'on_track'
@@ -117,6 +158,9 @@ final as (
         with_status.numerator,
         with_status.denominator,
         with_status.observation_count,
+        with_status.is_suppressed,
+        with_status.suppression_reason,
+        with_status.suppression_threshold,
         with_status.target,
         with_status.target_fiscal_year,
         definitions.direction,

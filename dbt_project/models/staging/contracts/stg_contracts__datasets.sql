@@ -34,6 +34,8 @@ renamed as (
         coalesce(pilot_provinces, []::varchar[]) as pilot_provinces,
         freshness_hours as freshness_sla_hours,
         access_level,
+        coalesce(personal_data, false) as holds_personal_data,
+        disclosure_threshold,
         data_type,
         objective,
         update_frequency_unit,
