@@ -426,7 +426,7 @@ class LocalBroker:
                 raise BrokerError(
                     f"the broker exited with code {proc.returncode} while starting.\n{self.log_tail()}"
                 )
-            if answers(probe):
+            if answers(probe) and _group_coordinator_ready(probe):
                 return self.bootstrap
             time.sleep(0.3)
         self.stop()
@@ -526,6 +526,21 @@ def answers(conn: KafkaConnection, timeout_s: float = 3.0) -> bool:
         return False
     finally:
         admin.close()
+
+
+def _group_coordinator_ready(conn: KafkaConnection, timeout_s: float = 5.0) -> bool:
+    """True once the broker answers for consumer groups: a fresh broker answers metadata before it
+    has created `__consumer_offsets` and elected itself coordinator, and a consumer's first
+    commit or offset fetch in that window fails with NOT_COORDINATOR."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({**conn.librdkafka(), "logger": log})
+    try:
+        admin.describe_consumer_groups(["gdx.probe"], request_timeout=timeout_s)["gdx.probe"].result()
+        return True
+    except KafkaException:
+        return False
 
 
 def default_broker(
