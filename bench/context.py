@@ -56,8 +56,10 @@ class Context:
         return self._contract
 
     @property
-    def bootstrap(self) -> str:
-        """A throwaway local broker under the scratch folder (started on first use)."""
+    def kafka(self) -> Any:
+        """gdx-admin's connection (SASL_SSL) to a throwaway secure local broker under the scratch
+        folder (started on first use). The bench's own topics belong to no contract, so only the
+        super user may use them."""
         if self._broker is None:
             from gdx.kafka_local import throwaway_broker
 
@@ -67,7 +69,13 @@ class Context:
             home.mkdir(parents=True, exist_ok=True)
             self._broker = self._stack.enter_context(throwaway_broker(home))
             self.run.setup["broker_start_s"] = round(time.perf_counter() - started, 2)
-        return self._broker.bootstrap
+        return self._broker.connection("gdx-admin")
+
+    @property
+    def kafka_client_config(self) -> str:
+        """The client-config file of `kafka` (for child processes: GDX_KAFKA_CLIENT_CONFIG)."""
+        self.kafka  # noqa: B018 - starts the broker
+        return str(self._broker.clients_dir / "gdx-admin.properties")
 
     @property
     def wire(self) -> Any:
@@ -96,7 +104,7 @@ class Context:
             from bench.data import load_topic
 
             self.log(f"loading {ds.n:,} records into {self.contract.topic} …")
-            seconds = load_topic(ds, self.bootstrap, self.contract.topic)
+            seconds = load_topic(ds, self.kafka, self.contract.topic)
             self.run.setup["topic_load"] = {"topic": ds.topic, "seconds": round(seconds, 2)}
         return ds
 

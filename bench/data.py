@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdx.security.kafka_conn import KafkaConnection
+
 CONTRACT_ID = "pcd.air_quality_hourly"
 
 # kind → (property it breaks, how). Each mutation returns the new record (None = not JSON).
@@ -226,7 +228,7 @@ def build_wire_dataset(n: int, bad_ratio: float = 0.01, seed: int = 0, contract:
     return WireDataset(contract, keys, values, ids, bad, seed, header_overrides=overrides)
 
 
-def load_topic(ds: WireDataset, bootstrap: str, topic: str, partitions: int = 3) -> float:
+def load_topic(ds: WireDataset, conn: KafkaConnection, topic: str, partitions: int = 3) -> float:
     """Publish the wire dataset to `topic` as-is (no edge check); records each (partition, offset).
 
     Uses confluent-kafka (fast, C) with the murmur2 partitioner, the same key → partition mapping
@@ -238,7 +240,7 @@ def load_topic(ds: WireDataset, bootstrap: str, topic: str, partitions: int = 3)
 
     from bench.kafka_util import create_topic
 
-    create_topic(bootstrap, topic, partitions)
+    create_topic(conn, topic, partitions)
     positions: list[tuple[int, int]] = [(-1, -1)] * ds.n
     errors: list[str] = []
 
@@ -250,7 +252,7 @@ def load_topic(ds: WireDataset, bootstrap: str, topic: str, partitions: int = 3)
 
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **conn.librdkafka(),
             "acks": "all",
             "enable.idempotence": True,
             "compression.type": "lz4",

@@ -5,7 +5,7 @@ through these functions, so an API change is fixed here only. When a piece is mi
 functions return the reason as a string and the stage is reported as "not run: <reason>" —
 results are never stubbed.
 
-Engine facts the harness relies on: `gdx.ingest.runner.run_ingest(contract_id, bootstrap=…,
+Engine facts the harness relies on: `gdx.ingest.runner.run_ingest(contract_id, connection=…,
 config=…, settings=…) -> RunSummary` is what `gdx ingest` and the Airflow task run; its consumer
 group is fixed per contract (`gdx.ingest.consumer.group_id`), so a repeat on a fresh lake first
 deletes that group (`reset_group`); `gdx.ingest.consumer.BatchConsumer.poll_batch` is the consume
@@ -31,19 +31,24 @@ def _module(name: str) -> Any:
 
 
 def ingest_function() -> RunIngest | str:
-    """`run(bootstrap, contract_id) -> RunSummary.as_dict()`, or why it cannot run."""
+    """`run(client_config, contract_id) -> RunSummary.as_dict()`, or why it cannot run
+    (`client_config`: a librdkafka-form client-config file, see gdx.security.kafka_conn)."""
     runner = _module("gdx.ingest.runner")
     if isinstance(runner, str):
         return f"the ingestion engine is not ready: {runner}"
     if not hasattr(runner, "run_ingest"):
         return "gdx.ingest.runner has no run_ingest"
 
-    def run(bootstrap: str, contract_id: str, **_: Any) -> dict[str, Any]:
+    def run(client_config: str, contract_id: str, **_: Any) -> dict[str, Any]:
         from gdx.ingest.config import IngestConfig
+        from gdx.security.kafka_conn import KafkaConnection
         from gdx.settings import Settings
 
         summary = runner.run_ingest(
-            contract_id, bootstrap=bootstrap, config=IngestConfig.from_env(), settings=Settings.from_env()
+            contract_id,
+            connection=KafkaConnection.load(client_config),
+            config=IngestConfig.from_env(),
+            settings=Settings.from_env(),
         )
         out = summary.as_dict()
         out["batches"] = len(summary.batches)
@@ -81,20 +86,20 @@ def consumer_client() -> str | None:
 
 
 def consume_only_function() -> Callable[..., dict[str, Any]] | str:
-    """`consume(bootstrap, topic, total, contract) -> {seconds, records, rate, ...}` or why not."""
+    """`consume(conn, topic, total, contract) -> {seconds, records, rate, ...}` or why not."""
     consumer_mod = _module("gdx.ingest.consumer")
     if isinstance(consumer_mod, str):
         return f"no separable consume step yet: {consumer_mod}"
     if not hasattr(consumer_mod, "BatchConsumer"):
         return "gdx.ingest.consumer has no BatchConsumer"
 
-    def consume(bootstrap: str, topic: str, total: int, contract: Any) -> dict[str, Any]:
+    def consume(conn: Any, topic: str, total: int, contract: Any) -> dict[str, Any]:
         from bench import stats
         from gdx.ingest.config import IngestConfig
 
         config = IngestConfig()
         started = time.perf_counter()
-        consumer = consumer_mod.BatchConsumer(bootstrap, topic, f"gdx-bench-consume-{uuid.uuid4().hex[:8]}")
+        consumer = consumer_mod.BatchConsumer(conn, topic, f"gdx-bench-consume-{uuid.uuid4().hex[:8]}")
         n = nbytes = batches = 0
         first = None
         try:

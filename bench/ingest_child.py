@@ -1,7 +1,7 @@
 """Child process of the ingest stage: `python -m bench.ingest_child <spec.json>`.
 
 Runs one ingestion in a process of its own, so its peak memory is its own: the environment
-(lake root, state folder, bootstrap servers) is set from the spec *before* gdx is imported, the
+(lake root, state folder, Kafka client config) is set from the spec *before* gdx is imported, the
 engine's heavy imports are done first (`bench.ingest_api.warm_imports`, timed as `import_s`), the
 engine is called once through `bench.ingest_api`, and the result — engine counters, the seconds
 spent inside the engine call (`engine_s`), and this process's peak RSS (`VmHWM` of

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdx.security.kafka_conn import KafkaConnection
+
 KAFKA_PYTHON_TUNED: dict[str, Any] = {
     "max_poll_records": 10_000,
     "max_partition_fetch_bytes": 8 * 1024 * 1024,
@@ -37,14 +39,14 @@ CONFLUENT_TUNED: dict[str, Any] = {
 CONSUME_BATCH = 10_000
 
 
-def create_topic(bootstrap: str, name: str, partitions: int = 3) -> bool:
+def create_topic(conn: KafkaConnection, name: str, partitions: int = 3) -> bool:
     """Create `name` (if missing) the way the publisher does: same partitions and max message size."""
     from kafka.admin import KafkaAdminClient
 
     from gdx.producer.publish import BROKER_MESSAGE_MAX_BYTES
     from gdx.producer.topics import ensure_topic
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gdx-bench-admin")
+    admin = KafkaAdminClient(**conn.kafka_python(), client_id="gdx-bench-admin")
     try:
         return ensure_topic(
             admin, name, partitions, {"max.message.bytes": str(BROKER_MESSAGE_MAX_BYTES + 12)}
@@ -53,11 +55,11 @@ def create_topic(bootstrap: str, name: str, partitions: int = 3) -> bool:
         admin.close()
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+def end_offsets(conn: KafkaConnection, topic: str) -> dict[int, int]:
     """{partition: end offset} of a topic."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="gdx-bench-offsets")
+    consumer = KafkaConsumer(**conn.kafka_python(), client_id="gdx-bench-offsets")
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -66,11 +68,11 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def total_records(bootstrap: str, topic: str) -> int:
-    return sum(end_offsets(bootstrap, topic).values())
+def total_records(conn: KafkaConnection, topic: str) -> int:
+    return sum(end_offsets(conn, topic).values())
 
 
-def set_group_offsets(bootstrap: str, topic: str, group: str, where: str) -> dict[int, int]:
+def set_group_offsets(conn: KafkaConnection, topic: str, group: str, where: str) -> dict[int, int]:
     """Commit `group`'s offsets of every partition at the topic's "beginning" or "end".
 
     The ingestion engine's group is fixed per contract: "beginning" lets a repeat on a fresh lake
@@ -82,7 +84,7 @@ def set_group_offsets(bootstrap: str, topic: str, group: str, where: str) -> dic
     if where not in ("beginning", "end"):
         raise ValueError(where)
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="gdx-bench-offsets"
+        **conn.kafka_python(), group_id=group, enable_auto_commit=False, client_id="gdx-bench-offsets"
     )
     try:
         parts = consumer.partitions_for_topic(topic) or set()

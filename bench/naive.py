@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import stats
+from gdx.security.kafka_conn import KafkaConnection
 
 
 def validate(contract: Any, values: list[bytes]) -> tuple[set[int], dict[str, Any]]:
@@ -103,14 +104,14 @@ def validate(contract: Any, values: list[bytes]) -> tuple[set[int], dict[str, An
     return bad, {"frame": frame, "keep_index": keep_index, "failing": failing, **timings}
 
 
-def run_naive(bootstrap: str, topic: str, limit: int, contract: Any, out_dir: Path) -> dict[str, Any]:
+def run_naive(conn: KafkaConnection, topic: str, limit: int, contract: Any, out_dir: Path) -> dict[str, Any]:
     """Consume `limit` records and push them through the naive pipeline; returns timings and rejects."""
     from kafka import KafkaConsumer
 
     started = time.perf_counter()
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **conn.kafka_python(),
         group_id=f"bench-naive-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

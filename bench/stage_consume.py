@@ -24,6 +24,7 @@ from bench import stats
 from bench.context import Context
 from bench.kafka_util import CONFLUENT_TUNED, CONSUME_BATCH, KAFKA_PYTHON_TUNED
 from bench.model import Measurement, not_run
+from gdx.security.kafka_conn import KafkaConnection
 
 KEY_OURS = "consume.gdx"
 KEY_KP = "consume.kafka_python"
@@ -45,14 +46,14 @@ def _result(seconds: float, n: int, nbytes: int, first: float | None) -> dict[st
     }
 
 
-def kafka_python_loop(bootstrap: str, topic: str, total: int, tuned: bool = True) -> dict[str, Any]:
+def kafka_python_loop(conn: KafkaConnection, topic: str, total: int, tuned: bool = True) -> dict[str, Any]:
     from kafka import KafkaConsumer
 
     settings = KAFKA_PYTHON_TUNED if tuned else {}
     started = time.perf_counter()
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **conn.kafka_python(),
         group_id=f"bench-kp-{uuid.uuid4().hex[:8]}",
         client_id="gdx-bench-kp",
         auto_offset_reset="earliest",
@@ -79,13 +80,13 @@ def kafka_python_loop(bootstrap: str, topic: str, total: int, tuned: bool = True
     return _result(seconds, n, nbytes, first)
 
 
-def confluent_loop(bootstrap: str, topic: str, total: int) -> dict[str, Any]:
+def confluent_loop(conn: KafkaConnection, topic: str, total: int) -> dict[str, Any]:
     from confluent_kafka import Consumer
 
     started = time.perf_counter()
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **conn.librdkafka(),
             "group.id": f"bench-ck-{uuid.uuid4().hex[:8]}",
             "client.id": "gdx-bench-ck",
             "auto.offset.reset": "earliest",
@@ -155,7 +156,7 @@ def run(ctx: Context) -> None:
     kp.details["settings"] = dict(KAFKA_PYTHON_TUNED)
     ck.details["settings"] = {**CONFLUENT_TUNED, "consume.num_messages": CONSUME_BATCH}
     ds = ctx.loaded_wire
-    topic, total, bootstrap = ds.topic, ds.n, ctx.bootstrap
+    topic, total, conn = ds.topic, ds.n, ctx.kafka
     consume_only = ingest_api.consume_only_function()
     if isinstance(consume_only, str):
         ours.status = not_run(consume_only)
@@ -163,17 +164,17 @@ def run(ctx: Context) -> None:
         ctx.log(
             f"consume repeat {rep + 1}/{ctx.options.repeats}: kafka-python (tuned, defaults), confluent-kafka, gdx …"
         )
-        r = kafka_python_loop(bootstrap, topic, total, tuned=True)
+        r = kafka_python_loop(conn, topic, total, tuned=True)
         kp.samples.append(r["rate"])
         kp.repeats.append(r)
-        r = kafka_python_loop(bootstrap, topic, total, tuned=False)
+        r = kafka_python_loop(conn, topic, total, tuned=False)
         kpd.samples.append(r["rate"])
         kpd.repeats.append(r)
-        r = confluent_loop(bootstrap, topic, total)
+        r = confluent_loop(conn, topic, total)
         ck.samples.append(r["rate"])
         ck.repeats.append(r)
         if ours.ran and not isinstance(consume_only, str):
-            r = consume_only(bootstrap, topic, total, ctx.contract)
+            r = consume_only(conn, topic, total, ctx.contract)
             ours.samples.append(r["rate"])
             ours.repeats.append(r)
     for m in (kp, kpd, ck, ours):

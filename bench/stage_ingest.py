@@ -32,6 +32,7 @@ from bench import stats
 from bench.context import Context
 from bench.kafka_util import set_group_offsets
 from bench.model import Measurement, not_run
+from gdx.security.kafka_conn import KafkaConnection
 
 KEY_OURS = "ingest.gdx"
 KEY_NAIVE = "ingest.naive"
@@ -113,10 +114,10 @@ def _read(pattern_root: Path, columns: list[str]) -> Any:
     return pa.concat_tables(tables, promote_options="default"), len(files)
 
 
-def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+def committed_offsets(conn: KafkaConnection, group: str, topic: str) -> dict[int, int]:
     from kafka.admin import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gdx-bench-verify")
+    admin = KafkaAdminClient(**conn.kafka_python(), client_id="gdx-bench-verify")
     try:
         offsets = admin.list_group_offsets(
             group
@@ -128,7 +129,7 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 
 def verify_lake(
-    lake_root: Path, ds: Any, bootstrap: str | None = None, group: str | None = None
+    lake_root: Path, ds: Any, conn: KafkaConnection | None = None, group: str | None = None
 ) -> dict[str, Any]:
     """Compare what landed and what was quarantined with the wire dataset's ground truth."""
     from bench.kafka_util import end_offsets
@@ -182,10 +183,10 @@ def verify_lake(
         **ledger,
     }
     out["accounted"] = out["landed"] + out["quarantined"] == ds.n and not out["overlap"]
-    if bootstrap and group:
+    if conn is not None and group:
         try:
-            committed = committed_offsets(bootstrap, group, ds.topic)
-            ends = end_offsets(bootstrap, ds.topic)
+            committed = committed_offsets(conn, group, ds.topic)
+            ends = end_offsets(conn, ds.topic)
             out["offsets_committed"] = committed == ends
             out["committed"] = committed
         except Exception as exc:  # the check is reported, not fatal
@@ -286,22 +287,22 @@ def run(ctx: Context) -> None:
             state = ctx.subdir("ingest", f"r{rep}", "state")
             # the engine's group is fixed per contract: forget it, so this fresh lake gets every record
             group = ingest_api.group_for(ctx.contract.id)
-            set_group_offsets(ctx.bootstrap, ds.topic, group, "beginning")
+            set_group_offsets(ctx.kafka, ds.topic, group, "beginning")
             ctx.log(f"ingest repeat {rep + 1}/{ctx.options.repeats}: gdx ingest in a child process …")
             spec = {
                 "env": {
                     "GDX_LAKE_ROOT": str(lake),
                     "GDX_STATE_DIR": str(state),
-                    "KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap,
+                    "GDX_KAFKA_CLIENT_CONFIG": ctx.kafka_client_config,
                 },
-                "call": {"bootstrap": ctx.bootstrap, "contract_id": ctx.contract.id},
+                "call": {"client_config": ctx.kafka_client_config, "contract_id": ctx.contract.id},
             }
             r = run_child(spec, ctx.subdir("ingest", f"r{rep}"))
             if not r.get("ok"):
                 ours.fail(f"repeat {rep + 1}: {str(r.get('error', 'failed'))[:300]}")
                 ours.repeats.append(r)
                 continue
-            r["verify"] = v = verify_lake(lake, ds, ctx.bootstrap, group)
+            r["verify"] = v = verify_lake(lake, ds, ctx.kafka, group)
             seconds = r["engine_s"]
             r["rate"] = stats.rate(ds.n, seconds)
             r["rate_with_startup"] = stats.rate(ds.n, r.get("process_s", seconds))
@@ -372,7 +373,7 @@ def run_naive_repeats_one(ctx: Context, naive: Measurement, rep: int) -> None:
     limit = min(ctx.options.naive_records, ds.n)
     naive.details.update({"records": limit, "extrapolated_to": ds.n})
     ctx.log(f"ingest repeat {rep + 1}/{ctx.options.repeats}: naive baseline on {limit:,} records …")
-    r = run_naive(ctx.bootstrap, ds.topic, limit, ctx.contract, ctx.subdir("naive", f"r{rep}"))
+    r = run_naive(ctx.kafka, ds.topic, limit, ctx.contract, ctx.subdir("naive", f"r{rep}"))
     got = {tuple(p) for p in r.pop("rejected_positions")}
     seen = {tuple(p) for p in r.pop("positions", [])}
     truth = ds.bad_positions()

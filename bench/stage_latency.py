@@ -76,12 +76,12 @@ def run(ctx: Context) -> None:
     if isinstance(fn, str):
         m.status = not_run(fn)
         return
-    contract, bootstrap = ctx.contract, ctx.bootstrap
+    contract, conn = ctx.contract, ctx.kafka
     topic = contract.topic
-    create_topic(bootstrap, topic)
+    create_topic(conn, topic)
     # the engine's group (fixed per contract) starts at the end: only the latency records are new
     group = ingest_api.group_for(contract.id)
-    set_group_offsets(bootstrap, topic, group, "end")
+    set_group_offsets(conn, topic, group, "end")
     # the lake: generated bronze rows (hard links, nothing copied) + whatever the rounds land
     base = prepare_lake(ctx, ctx.options.records)
     lake = ctx.subdir("latency", "lake")
@@ -96,9 +96,9 @@ def run(ctx: Context) -> None:
         "env": {
             "GDX_LAKE_ROOT": str(lake),
             "GDX_STATE_DIR": str(state),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "GDX_KAFKA_CLIENT_CONFIG": ctx.kafka_client_config,
         },
-        "call": {"bootstrap": bootstrap, "contract_id": contract.id},
+        "call": {"client_config": ctx.kafka_client_config, "contract_id": contract.id},
     }
     days = [date(2030, k + 1, 1) for k in range(min(rounds, 12))]  # dim_date ends 2030-12-31
     m.details.update(
@@ -113,7 +113,7 @@ def run(ctx: Context) -> None:
     ctx.log(f"latency setup: 17 hours on {rounds} station-days, ingest, full build …")
     started = time.perf_counter()
     seed_records = [_record(day, h, 40.0 + h) for day in days for h in range(17)]
-    res = publish_records(contract, seed_records, bootstrap)
+    res = publish_records(contract, seed_records, conn)
     if res.rejected or res.failed:
         m.fail(f"setup publish: {res.rejected} rejected, {res.failed} failed")
         return
@@ -136,7 +136,7 @@ def run(ctx: Context) -> None:
         ctx.log(f"latency round {k + 1}/{rounds}: produce → ingest → build → query …")
         steps: dict[str, float] = {}
         t0 = time.perf_counter()
-        res = publish_records(contract, [_record(day, 17, 57.0)], bootstrap)
+        res = publish_records(contract, [_record(day, 17, 57.0)], conn)
         steps["produce_s"] = time.perf_counter() - t0
         if res.published != 1:
             m.fail(

@@ -92,7 +92,7 @@ def run_gdx(ctx: Context, topic: str) -> dict[str, Any]:
     contract = dataclasses.replace(ctx.contract, topic=topic)
     options = PublishOptions()  # what `gdx produce` uses with its default --timeout / --partitions
     started = time.perf_counter()
-    result = produce_file(contract, path, "air4thai", bootstrap_servers=ctx.bootstrap, options=options)
+    result = produce_file(contract, path, "air4thai", connection=ctx.kafka, options=options)
     seconds = time.perf_counter() - started
     want_rejects = {b.record for b in truth.bad}
     got_rejects = {r.record for r in result.rejects}
@@ -121,7 +121,7 @@ def run_bare_kafka_python(
     headers = _header_builder(ctx.contract)
     started = time.perf_counter()
     producer = KafkaProducer(
-        bootstrap_servers=ctx.bootstrap,
+        **ctx.kafka.kafka_python(),
         client_id="gdx-bench-bare",
         acks="all",
         enable_idempotence=True,
@@ -155,7 +155,7 @@ def run_bare_confluent(ctx: Context, topic: str, encoded: list[tuple[bytes, byte
     started = time.perf_counter()
     producer = Producer(
         {
-            "bootstrap.servers": ctx.bootstrap,
+            **ctx.kafka.librdkafka(),
             "client.id": "gdx-bench-confluent",
             "acks": "all",
             "enable.idempotence": True,
@@ -228,21 +228,21 @@ def run(ctx: Context) -> None:
     )
     bare.details.update({"records": len(encoded)})
     conf.details.update({"records": len(encoded)})
-    bootstrap = ctx.bootstrap
+    conn = ctx.kafka
     for rep in range(ctx.options.repeats):
         topics = {
             k: f"bench.publish.{k.split('.', 1)[1]}.r{rep}" for k in (KEY_OURS, KEY_BARE, KEY_CONFLUENT)
         }
         for topic in topics.values():
-            create_topic(bootstrap, topic)
+            create_topic(conn, topic)
         ctx.log(f"publish repeat {rep + 1}/{ctx.options.repeats}: bare kafka-python …")
         b = run_bare_kafka_python(ctx, topics[KEY_BARE], encoded)
-        b["on_topic"] = total_records(bootstrap, topics[KEY_BARE])
+        b["on_topic"] = total_records(conn, topics[KEY_BARE])
         bare.samples.append(b["rate"])
         bare.repeats.append(b)
         ctx.log(f"publish repeat {rep + 1}: gdx produce …")
         g = run_gdx(ctx, topics[KEY_OURS])
-        g["on_topic"] = total_records(bootstrap, topics[KEY_OURS])
+        g["on_topic"] = total_records(conn, topics[KEY_OURS])
         ours.samples.append(g["rate"])
         ours.repeats.append(g)
         if not g["exact"] or g["on_topic"] != truth.valid:

@@ -97,6 +97,7 @@ def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
     from gdx.contracts import load_all
     from gdx.producer import produce_file
     from gdx.sample import default_name, generate
+    from gdx.security.kafka_conn import connection_for
 
     settings = Settings.from_env()
     env = demo_env(settings)
@@ -107,9 +108,10 @@ def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
         echo(f"✓ {name} ({time.monotonic() - started:.1f}s) {detail}")
 
     t = time.monotonic()
+    # Starts the secure broker, provisions every agency's and platform principal's credential
+    # and applies the contracts' ACLs; every later stage connects with its own principal's file.
     bootstrap = _run("kafka up", [_bin("gdx"), "kafka", "up"], env).strip().splitlines()[-1]
-    env.setdefault("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
-    stage("broker", t, f"Kafka at {bootstrap}")
+    stage("broker", t, f"Kafka at {bootstrap} (SASL_SSL, SCRAM-SHA-512, ACLs from the contracts)")
 
     t = time.monotonic()
     _run("airflow db migrate", [_bin("airflow"), "db", "migrate"], env)
@@ -121,7 +123,8 @@ def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
     for cid, contract in sorted(contracts.items()):
         t = time.monotonic()
         path = generate(cid, DEMO_ROWS.get(cid, 1000), BAD_RATIO, SEED, samples / default_name(cid))
-        result = produce_file(contract, path, bootstrap_servers=bootstrap)
+        # Each agency publishes its own dataset with its own credential (what `gdx produce` does).
+        result = produce_file(contract, path, connection=connection_for(contract.agency, settings))
         if result.failures:
             raise DemoError(f"publishing {cid} had {len(result.failures)} delivery failures")
         report.produced[cid] = {"read": result.read, "rejected": len(result.rejects), "published": result.published}

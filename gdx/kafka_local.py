@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -23,7 +24,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gdx.security.kafka_conn import (
+    KafkaConfigError,
+    KafkaConnection,
+    client_file,
+    connection_for,
+    local_clients_dir,
+)
+from gdx.security.principals import ADMIN, all_principals
+from gdx.security.provision import Provisioner, ProvisionResult
+from gdx.security.tls import BrokerTls, ensure_broker_tls, write_private
 from gdx.settings import REPO_ROOT, Settings
+
+log = logging.getLogger(__name__)
 
 POM = REPO_ROOT / "kafka" / "pom.xml"
 DEFAULT_PORT = 9092
@@ -59,7 +72,9 @@ def _java() -> str:
     java_home = os.environ.get("JAVA_HOME")
     if java_home and (Path(java_home) / "bin" / "java").exists():
         return str(Path(java_home) / "bin" / "java")
-    return _require("java", "the local broker needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)")
+    return _require(
+        "java", "the local broker needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)"
+    )
 
 
 def classpath(settings: Settings | None = None) -> str:
@@ -98,14 +113,120 @@ def ensure_jars(settings: Settings | None = None) -> Path:
     return libs
 
 
+def secure_listener_props(
+    client_listeners: dict[str, tuple[str, str]],
+    controller_bind: str,
+    tls: BrokerTls,
+    admin_password: str | None,
+) -> dict[str, str]:
+    """Listener and security settings of a secure single-node broker (the local one and Docker's).
+
+    `client_listeners`: name → (bind address, advertised address), each SASL_SSL with SCRAM-SHA-512;
+    the first is also the inter-broker listener. The controller listens on `controller_bind`.
+    """
+    if not admin_password:
+        raise BrokerError("a secure broker needs the gdx-admin password (it authenticates to itself)")
+    names = list(client_listeners)
+    scram = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN}" password="{admin_password}";'
+    )
+    plain = (
+        f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
+        f'password="{admin_password}" user_{ADMIN}="{admin_password}";'
+    )
+    props = {
+        "listeners": ",".join(
+            [
+                *(f"{n}://{bind}" for n, (bind, _) in client_listeners.items()),
+                f"CONTROLLER://{controller_bind}",
+            ]
+        ),  # fmt: skip
+        "advertised.listeners": ",".join(f"{n}://{adv}" for n, (_, adv) in client_listeners.items()),
+        "inter.broker.listener.name": names[0],
+        "listener.security.protocol.map": ",".join(
+            ["CONTROLLER:SASL_PLAINTEXT", *(f"{n}:SASL_SSL" for n in names)]
+        ),
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        # The controller listener: PLAIN, whose only user is gdx-admin (KRaft cannot check SCRAM
+        # there). Listener-scoped JAAS: each listener accepts exactly one mechanism.
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+    }
+    for name in names:
+        props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] = "SCRAM-SHA-512"
+        props[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"] = scram
+    return props | {
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": str(tls.keystore),
+        "ssl.keystore.password": tls.keystore_password(),
+        "ssl.key.password": tls.keystore_password(),
+        # The broker is a TLS client of its own listener (inter-broker): trust our CA, as PEM.
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(tls.ca_cert),
+        "ssl.endpoint.identification.algorithm": "https",
+        "ssl.client.auth": "none",  # clients prove who they are with SCRAM, not certificates
+        "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": f"User:{ADMIN}",
+    }
+
+
+def broker_base_props(voters: str, log_dirs: Path | str) -> dict[str, str]:
+    """Everything but listeners and security, for a combined broker+controller single node."""
+    return {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": voters,
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": str(log_dirs),
+        "num.partitions": "3",
+        # Topics are created explicitly by producers/ingestion with the contract's settings.
+        "auto.create.topics.enable": "false",
+        # Single node: every internal topic has one replica, and fewer partitions start faster.
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "5",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "5",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        # Must line up with the producers' max.request.size and consumers' fetch sizes.
+        "message.max.bytes": "1048588",
+        "log.retention.hours": "168",
+    }
+
+
 @dataclass
 class LocalBroker:
-    """One single-node KRaft broker whose data, logs and pid live under `home`."""
+    """One single-node KRaft broker whose data, logs, TLS material and pid live under `home`.
+
+    Secure by default: clients connect on a `SASL_SSL` listener (SCRAM-SHA-512, TLS from the
+    broker's own CA), the KRaft `StandardAuthorizer` denies whatever no ACL allows, and
+    `gdx-admin` is the only super user. The broker authenticates to itself as gdx-admin: over
+    SASL_SSL/SCRAM on the inter-broker (= client) listener, and over SASL_PLAINTEXT/PLAIN on the
+    controller listener, which listens on loopback only (SCRAM cannot authenticate the
+    controller listener in KRaft; PLAIN's only user there is gdx-admin). `insecure_plaintext`
+    replaces all of it with one unauthenticated PLAINTEXT listener and no authorizer, for local
+    experiments only, and says so loudly.
+
+    Client-config files of every principal go to `clients_dir` (default `<home>/clients`).
+    """
 
     home: Path
     port: int = DEFAULT_PORT
     controller_port: int | None = None
     heap: str = "768m"
+    insecure_plaintext: bool = False
+    clients_dir: Path | None = None
+    tls_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.clients_dir = Path(self.clients_dir) if self.clients_dir else self.home / "clients"
+        self.tls_dir = Path(self.tls_dir) if self.tls_dir else self.home / "tls"
 
     @property
     def bootstrap(self) -> str:
@@ -118,6 +239,37 @@ class LocalBroker:
     @property
     def _state_file(self) -> Path:
         return self.home / "broker.json"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"  # type: ignore[operator]
+
+    def provisioner(self) -> Provisioner:
+        return Provisioner(self.bootstrap, self.clients_dir, str(self.ca_file))  # type: ignore[arg-type]
+
+    def connection(self, principal: str = ADMIN) -> KafkaConnection:
+        """How `principal` connects to this broker (its provisioned client file; plain if insecure)."""
+        if self.insecure_plaintext:
+            return KafkaConnection(self.bootstrap, principal=principal)
+        path = client_file(self.clients_dir, principal)  # type: ignore[arg-type]
+        if not path.exists():
+            raise KafkaConfigError(f"no credential for {principal!r} on the broker at {self.bootstrap}: "
+                                   "run `gdx agencies provision`")  # fmt: skip
+        return KafkaConnection.load(path, principal=principal)
+
+    def provision(
+        self, principals: list[str] | None = None, contracts_dir: Path | None = None
+    ) -> ProvisionResult:
+        """SCRAM credentials and client files for `principals` (default: every platform principal and agency)."""
+        if principals is None:
+            principals = all_principals(contracts_dir)
+        if self.insecure_plaintext:
+            for principal in principals:  # the same files, so `connection_for` works the same way
+                KafkaConnection(self.bootstrap, principal=principal).write(
+                    client_file(self.clients_dir, principal)
+                )  # type: ignore[arg-type]
+            return ProvisionResult(kept=list(principals))
+        return self.provisioner().provision(principals)
 
     # -- state ---------------------------------------------------------------------------------
     def _read_state(self) -> dict | None:
@@ -140,39 +292,41 @@ class LocalBroker:
 
     def is_up(self) -> bool:
         state = self._read_state()
-        return self.running_pid() is not None and state is not None and answers(state["bootstrap"])
+        if self.running_pid() is None or state is None:
+            return False
+        if bool(state.get("insecure_plaintext")) != self.insecure_plaintext:
+            return False  # running in the other mode: `start` restarts it as asked
+        try:
+            return answers(self.connection())
+        except KafkaConfigError:
+            return False
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def _write_config(self) -> Path:
-        data = self.home / "data"
+    def _listener_props(self, admin_password: str | None) -> dict[str, str]:
+        cport = self.controller_port
+        if self.insecure_plaintext:
+            return {
+                "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{cport}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            }
+        address = f"127.0.0.1:{self.port}"
+        return secure_listener_props(
+            {"SASL_SSL": (address, address)},
+            f"127.0.0.1:{cport}",
+            BrokerTls(self.tls_dir),
+            admin_password,  # type: ignore[arg-type]
+        )
+
+    def _write_config(self, admin_password: str | None = None) -> Path:
         props = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(data),
-            "num.partitions": "3",
-            # Topics are created explicitly by producers/ingestion with the contract's settings.
-            "auto.create.topics.enable": "false",
-            # Single node: every internal topic has one replica, and fewer partitions start faster.
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "5",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "transaction.state.log.num.partitions": "5",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-            # Must line up with the producers' max.request.size and consumers' fetch sizes.
-            "message.max.bytes": "1048588",
-            "log.retention.hours": "168",
+            **broker_base_props(f"1@127.0.0.1:{self.controller_port}", self.home / "data"),
+            **self._listener_props(admin_password),
         }
         config = self.home / "server.properties"
-        config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        # It holds the admin's password and the keystore's: owner-only.
+        write_private(config, "".join(f"{k}={v}\n" for k, v in props.items()))
         (self.home / "log4j2.properties").write_text(
             "status = warn\n"
             "appender.file.type = File\n"
@@ -207,17 +361,43 @@ class LocalBroker:
             )
         self.controller_port = self.controller_port or free_port()
         cp = classpath(settings)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.chmod(0o700)  # data segments, keystore and config with passwords
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
-        config = self._write_config()
-        if not (self.home / "data" / "meta.properties").exists():
+        formatted = self.home / "data" / "meta.properties"
+        mode_file = self.home / "security.mode"
+        mode = "insecure-plaintext" if self.insecure_plaintext else "sasl_ssl"
+        if formatted.exists() and mode_file.exists() and mode_file.read_text().strip() != mode:
+            if mode == "sasl_ssl":
+                # Data formatted without the admin's SCRAM credential cannot be secured afterwards.
+                raise BrokerError(
+                    f"the broker data under {self.home / 'data'} was formatted in insecure plaintext mode; "
+                    "delete that folder to start it secure (its topics are lost)"
+                )
+        admin_password = None
+        if self.insecure_plaintext:
+            log.warning(
+                "INSECURE: starting the Kafka broker with an unauthenticated PLAINTEXT listener on %s and no "
+                "authorizer: any local client may read and write every topic, personal-data topics included",
+                self.bootstrap,
+            )
+        else:
+            ensure_broker_tls(self.tls_dir)  # type: ignore[arg-type]
+            admin_password = self.provisioner().admin_password()
+        config = self._write_config(admin_password)
+        if not formatted.exists():
             cluster_id = _cluster_id(self.home)
+            args = ["format", "-t", cluster_id, "-c", str(config)]
+            if admin_password is not None:
+                # KIP-900: the admin's credential is in the metadata log before the broker first
+                # starts, so the broker can authenticate to itself as gdx-admin.
+                args += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"]
             fmt = subprocess.run(
-                self._java_cmd(cp, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
-                capture_output=True,
-                text=True,
+                self._java_cmd(cp, "kafka.tools.StorageTool", *args), capture_output=True, text=True
             )
             if fmt.returncode != 0:
                 raise BrokerError(f"formatting the KRaft storage failed:\n{fmt.stdout}{fmt.stderr}")
+            mode_file.write_text(mode)
         out = open(self.home / "logs" / "stdout.log", "ab")
         proc = subprocess.Popen(
             self._java_cmd(cp, "kafka.Kafka", str(config)),
@@ -228,17 +408,31 @@ class LocalBroker:
         )
         out.close()
         self._state_file.write_text(
-            json.dumps({"pid": proc.pid, "bootstrap": self.bootstrap, "controller_port": self.controller_port})
+            json.dumps(
+                {
+                    "pid": proc.pid,
+                    "bootstrap": self.bootstrap,
+                    "controller_port": self.controller_port,
+                    "insecure_plaintext": self.insecure_plaintext,
+                }
+            )
         )
+        if not self.insecure_plaintext:
+            self.provisioner().refresh(all_known(self.clients_dir))  # a new port: same passwords
+        probe = self.connection()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise BrokerError(f"the broker exited with code {proc.returncode} while starting.\n{self.log_tail()}")
-            if answers(self.bootstrap):
+                raise BrokerError(
+                    f"the broker exited with code {proc.returncode} while starting.\n{self.log_tail()}"
+                )
+            if answers(probe) and _group_coordinator_ready(probe):
                 return self.bootstrap
             time.sleep(0.3)
         self.stop()
-        raise BrokerError(f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s.\n{self.log_tail()}")
+        raise BrokerError(
+            f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s.\n{self.log_tail()}"
+        )
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
         """Stop the broker (SIGTERM, then SIGKILL after `timeout`); True if one was running."""
@@ -303,15 +497,24 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
-    """True when a Kafka broker at `bootstrap` answers a metadata request."""
+def all_known(clients_dir: Path | None) -> list[str]:
+    """Principals that have a client file in `clients_dir`."""
+    if clients_dir is None or not Path(clients_dir).is_dir():
+        return []
+    return sorted(p.name.removesuffix(".properties") for p in Path(clients_dir).glob("*.properties")
+                  if not p.name.endswith(".java.properties"))  # fmt: skip
+
+
+def answers(conn: KafkaConnection, timeout_s: float = 3.0) -> bool:
+    """True when a Kafka broker answers `conn`'s metadata request (authenticated if `conn` is)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
+            **conn.kafka_python(),
             request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
             client_id="gdx-probe",
         )
     except (KafkaError, OSError):
@@ -325,37 +528,64 @@ def answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
         admin.close()
 
 
-def default_broker(settings: Settings | None = None, port: int | None = None) -> LocalBroker:
-    """The broker `gdx kafka up` manages, under `<state>/kafka/broker`."""
+def _group_coordinator_ready(conn: KafkaConnection, timeout_s: float = 5.0) -> bool:
+    """True once the broker answers for consumer groups: a fresh broker answers metadata before it
+    has created `__consumer_offsets` and elected itself coordinator, and a consumer's first
+    commit or offset fetch in that window fails with NOT_COORDINATOR."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({**conn.librdkafka(), "logger": log})
+    try:
+        admin.describe_consumer_groups(["gdx.probe"], request_timeout=timeout_s)["gdx.probe"].result()
+        return True
+    except KafkaException:
+        return False
+
+
+def default_broker(
+    settings: Settings | None = None, port: int | None = None, insecure_plaintext: bool | None = None
+) -> LocalBroker:
+    """The broker `gdx kafka up` manages: home `<state>/kafka/broker`, client files in
+    `<state>/kafka/clients`, TLS material in `<state>/kafka/tls`.
+
+    `insecure_plaintext=None` keeps the mode it runs in (secure when it has never run).
+    """
     settings = settings or Settings.from_env()
     home = settings.state_dir / "kafka" / "broker"
     home.mkdir(parents=True, exist_ok=True)
-    broker = LocalBroker(home=home, port=port or DEFAULT_PORT)
+    broker = LocalBroker(
+        home=home,
+        port=port or DEFAULT_PORT,
+        clients_dir=local_clients_dir(settings),
+        tls_dir=settings.state_dir / "kafka" / "tls",
+    )
     state = broker._read_state()
     if port is None and state:
         broker.port = int(state["bootstrap"].rsplit(":", 1)[1])
         broker.controller_port = int(state["controller_port"])
+    if insecure_plaintext is None:
+        insecure_plaintext = bool(state and state.get("insecure_plaintext"))
+    broker.insecure_plaintext = insecure_plaintext
     return broker
 
 
 def bootstrap_address(settings: Settings | None = None) -> str:
-    """Where clients connect: `KAFKA_BOOTSTRAP_SERVERS`, else the running local broker."""
-    settings = settings or Settings.from_env()
-    if settings.kafka_bootstrap_servers:
-        return settings.kafka_bootstrap_servers
-    broker = default_broker(settings)
-    if broker.running_pid() is None:
-        raise BrokerError("the local Kafka broker is not running: start it with `gdx kafka up` "
-                          "or set KAFKA_BOOTSTRAP_SERVERS to an existing cluster")
-    return broker.bootstrap
+    """Where clients connect: the configured cluster (env), else the running local broker."""
+    return connection_for(ADMIN, settings).bootstrap
 
 
 @contextmanager
-def throwaway_broker(root: Path, settings: Settings | None = None) -> Iterator[LocalBroker]:
-    """A broker on free ports under `root`, stopped (and its Java process gone) on exit."""
-    broker = LocalBroker(home=root, port=free_port(), heap="512m")
-    broker.start(settings)
-    try:
+def throwaway_broker(
+    root: Path, settings: Settings | None = None, insecure_plaintext: bool = False, provision: bool = True
+) -> Iterator[LocalBroker]:
+    """A broker on free ports under `root` with every principal provisioned (unless `provision`
+    is False), stopped (and its Java process gone) on exit."""
+    broker = LocalBroker(home=root, port=free_port(), heap="512m", insecure_plaintext=insecure_plaintext)
+    try:  # an interrupted start (Ctrl-C while it waits for the JVM) must not leave the JVM behind
+        broker.start(settings)
+        if provision:
+            broker.provision(contracts_dir=(settings or Settings.from_env()).contracts_dir)
         yield broker
     finally:
         broker.stop()

@@ -1,14 +1,17 @@
-"""Shared fixtures: a real, throwaway Apache Kafka broker for the whole test session."""
+"""Shared fixtures: a real, throwaway, secured Apache Kafka broker for the whole test session."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -50,20 +53,116 @@ os.environ.setdefault("GDX_FIELD_PRIVATE_KEYS", _session_field_key())
 os.environ.pop("GDX_FIELD_PUBLIC_KEYS", None)
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a real Kafka 4 broker (KRaft) on a free loopback port.
+# With gdx.security.acls installed, the session broker gets the contracts' ACLs at start and each
+# test grants its own contracts (`KafkaCluster.grant`); without it an agency or gdx-ingest may
+# authenticate but is authorised for nothing, so `owner()`/`ingest` act as gdx-admin.
+ACLS_AVAILABLE = importlib.util.find_spec("gdx.security.acls") is not None
 
-    With KAFKA_BOOTSTRAP_SERVERS set, the tests use that cluster instead and start nothing.
+
+@dataclass
+class KafkaCluster:
+    """The session's secured broker and how each principal connects to it.
+
+    `connection("pcd")` is the agency pcd's own SASL_SSL/SCRAM connection, `.admin` the super
+    user's; `.owner(contract)` is what a contract's producer uses (its owner agency) and `.ingest`
+    what ingestion uses (gdx-ingest); `.plain` is an unauthenticated PLAINTEXT connection to the
+    same port (which must be refused). `.env()` points a subprocess (`gdx …`, `airflow dags test`)
+    at this broker with every principal's client file.
     """
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external
+
+    bootstrap: str
+    broker: Any = None  # gdx.kafka_local.LocalBroker, None for an external cluster
+    settings: Any = None  # gdx.settings.Settings of an external cluster
+    acls: bool = ACLS_AVAILABLE
+
+    def connection(self, principal: str) -> Any:
+        if self.broker is not None:
+            return self.broker.connection(principal)
+        from gdx.security.kafka_conn import connection_for
+
+        return connection_for(principal, self.settings)
+
+    @property
+    def admin(self) -> Any:
+        return self.connection("gdx-admin")
+
+    @property
+    def ingest(self) -> Any:
+        return self.connection("gdx-ingest" if self.acls else "gdx-admin")
+
+    def owner(self, contract: Any) -> Any:
+        return self.connection(contract.agency if self.acls else "gdx-admin")
+
+    @property
+    def plain(self) -> Any:
+        from gdx.security.kafka_conn import KafkaConnection
+
+        return KafkaConnection.plain(self.bootstrap)
+
+    def grant(self, contracts: Any) -> None:
+        """Apply the ACLs a test-only contract (or a folder of contracts) implies: their topics
+        (unique per test) are in no contract file of the repository. Additive: the shipped
+        contracts' ACLs (applied when the session's broker starts) stay."""
+        if not self.acls:
+            return  # owner()/ingest act as gdx-admin until ACLs exist
+        from gdx.contracts.model import Contract, load_all
+        from gdx.security import acls
+
+        if isinstance(contracts, str | Path):
+            contracts = load_all(Path(contracts))
+        elif isinstance(contracts, Contract):
+            contracts = [contracts]
+        acls.grant(self.admin, contracts, _registry())
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make `connection_for` resolve to this cluster's client files."""
+        if self.broker is None:
+            return {}  # an external cluster: the test process's own environment already says it
+        if self.acls:
+            return {"GDX_KAFKA_CLIENTS_DIR": str(self.broker.clients_dir)}
+        return {"GDX_KAFKA_CLIENT_CONFIG": str(self.broker.clients_dir / "gdx-admin.properties")}
+
+
+def _registry() -> Any:
+    """The repository's agencies registry (a test's contracts copy may lack the seed)."""
+    from gdx.agencies import load_agencies
+
+    return load_agencies(REPO_ROOT / "contracts")
+
+
+def _with_shipped_acls(cluster: KafkaCluster) -> KafkaCluster:
+    """Grant what the repository's contracts imply (as `gdx kafka up` does) before any test."""
+    if cluster.acls:
+        from gdx.contracts.model import load_all
+        from gdx.security import acls
+
+        acls.grant(cluster.admin, load_all(REPO_ROOT / "contracts"), _registry())
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """A real Kafka 4 broker (KRaft) on a free loopback port, secure as `gdx kafka up` starts it
+    (SASL_SSL + SCRAM-SHA-512, StandardAuthorizer, deny by default), every principal provisioned.
+
+    With an existing cluster configured in the environment (KAFKA_BOOTSTRAP_SERVERS with
+    KAFKA_SECURITY_PROTOCOL/KAFKA_SASL_*, or GDX_KAFKA_CLIENTS_DIR with one file per principal),
+    the tests use it instead and start nothing.
+    """
+    from gdx.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.external_kafka:
+        from gdx.security.kafka_conn import connection_for
+
+        yield _with_shipped_acls(
+            KafkaCluster(connection_for("gdx-admin", settings).bootstrap, settings=settings)
+        )
         return
     from gdx.kafka_local import throwaway_broker
 
-    with throwaway_broker(tmp_path_factory.mktemp("kafka")) as broker:
-        yield broker.bootstrap
+    with throwaway_broker(tmp_path_factory.mktemp("kafka"), settings) as broker:
+        yield _with_shipped_acls(KafkaCluster(broker.bootstrap, broker=broker))
 
 
 @pytest.fixture
@@ -77,7 +176,10 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 def airflow_db() -> Path:
     """A migrated SQLite Airflow metadata DB for `dag.test()`; returns the Airflow home."""
     done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return AIRFLOW_TEST_HOME

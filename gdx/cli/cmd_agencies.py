@@ -1,4 +1,4 @@
-"""`gdx agencies …`: the agencies' identities on the exchange (API tokens of the catalog).
+"""`gdx agencies …`: the agencies' identities on the exchange (API tokens of the catalog, Kafka credentials).
 
 `agencies_app` is the group; other modules add their commands to it (`gdx agencies provision`
 for Kafka credentials) with `@agencies_app.command(...)` before the CLI runs.

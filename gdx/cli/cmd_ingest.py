@@ -6,22 +6,13 @@ The same code path as the Airflow ingestion task (`gdx.ingest.runner.run_ingest`
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from gdx.cli.errors import fail
-
-BOOTSTRAP_HELP = "Kafka address (default: KAFKA_BOOTSTRAP_SERVERS, else the local broker of `gdx kafka up`)."
-
-
-def _bootstrap(option: str | None) -> str:
-    from gdx.ingest.runner import resolve_bootstrap
-
-    try:
-        return resolve_bootstrap(option)
-    except Exception as exc:  # BrokerError: says how to start the broker
-        raise fail(str(exc)) from None
+from gdx.cli.kafka_opts import BOOTSTRAP_HELP, CLIENT_CONFIG_HELP, resolve_connection
 
 
 def _run_table(summary: Any) -> None:
@@ -65,25 +56,30 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--batch-records", help="Records per batch (default 250,000).")
         ] = None,
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
+        client_config: Annotated[Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)] = None,
         workers: Annotated[
             int | None, typer.Option("--workers", help="Partition-parallel worker processes (default 1).")
         ] = None,
         no_dlq: Annotated[bool, typer.Option("--no-dlq", help="Do not publish dead letters.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each batch.")] = False,
     ) -> None:
-        """Consume CONTRACT_ID's topic, validate (GX gate), land bronze/quarantine exactly once."""
+        """Consume CONTRACT_ID's topic, validate (GX gate), land bronze/quarantine exactly once.
+
+        Connects as the ingestion principal gdx-ingest (or the identity of --client-config)."""
         from gdx.ingest.config import IngestConfig
         from gdx.ingest.gate import GateError
         from gdx.ingest.locking import LockTimeout
         from gdx.ingest.runner import IngestError, run_ingest
 
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        bootstrap = _bootstrap(bootstrap_servers)
+        from gdx.security.principals import INGEST
+
+        conn = resolve_connection(INGEST, bootstrap_servers, client_config)
         config = IngestConfig.from_env(
             max_records=max_records, batch_max_records=batch_records, dlq=False if no_dlq else None, workers=workers
         )
         try:
-            summary = run_ingest(contract_id, bootstrap=bootstrap, config=config)
+            summary = run_ingest(contract_id, connection=conn, config=config)
         except (IngestError, LockTimeout) as exc:
             raise fail(str(exc)) from None
         except GateError as exc:
@@ -133,6 +129,7 @@ def register(app: typer.Typer) -> None:
     def status(
         contract_id: Annotated[str | None, typer.Argument(help="One contract (default: all on Kafka).")] = None,
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
+        client_config: Annotated[Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)] = None,
         no_lag: Annotated[bool, typer.Option("--no-lag", help="Do not ask the broker for consumer lag.")] = False,
     ) -> None:
         """Per dataset: consumer lag, last landed batch, rows landed/quarantined, share valid, freshness."""
@@ -154,21 +151,21 @@ def register(app: typer.Typer) -> None:
         chosen = [c for cid, c in sorted(contracts.items()) if not c.is_seed and (contract_id in (None, cid))]
         if contract_id and not chosen:
             raise fail(f"unknown or seed contract {contract_id!r}")
-        bootstrap = None
+        conn = None
         if not no_lag:
-            try:
-                from gdx.ingest.runner import resolve_bootstrap
+            from gdx.security.principals import INGEST
 
-                bootstrap = resolve_bootstrap(bootstrap_servers, settings)
-            except Exception:
-                bootstrap = None  # no broker: the lake still answers everything but the lag
+            try:  # the lag is the ingestion group's: ask as gdx-ingest
+                conn = resolve_connection(INGEST, bootstrap_servers, client_config, settings)
+            except typer.Exit:
+                conn = None  # no broker: the lake still answers everything but the lag
         lake = Lake(settings.lake_root)
         now = datetime.now(UTC)
         table = Table(title=f"GDX ingestion status — lake {settings.lake_root}")
         for col in ("dataset", "lag", "last landed batch", "landed", "quarantined", "valid", "freshness (SLA)"):
             table.add_column(col, justify="right" if col in ("lag", "landed", "quarantined", "valid") else "left")
         for contract in chosen:
-            s = dataset_status(lake, contract, bootstrap)
+            s = dataset_status(lake, contract, conn)
             age = s.age(now)
             fresh = s.fresh(now)
             sla = f"{s.freshness_sla}" if s.freshness_sla else "—"

@@ -8,25 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from gdx.cli.errors import fail
+from gdx.cli.kafka_opts import BOOTSTRAP_HELP, CLIENT_CONFIG_HELP, resolve_connection
 
 FORMAT_HELP = "Source format: auto|air4thai|firms|csv|tsv|xlsx|json|ndjson."
-
-
-def _bootstrap(option: str | None) -> str:
-    """--bootstrap-servers, else KAFKA_BOOTSTRAP_SERVERS, else the local broker `gdx kafka up` runs."""
-    if option:
-        return option
-    from gdx.settings import Settings
-
-    env = Settings.from_env().kafka_bootstrap_servers
-    if env:
-        return env
-    from gdx import kafka_local
-
-    try:
-        return kafka_local.bootstrap_address()
-    except Exception as exc:  # BrokerError and friends: say how to fix it
-        raise fail(str(exc)) from None
 
 
 def _contract(contract_id: str) -> Any:
@@ -81,12 +65,18 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--out", help="Dry run: NDJSON of what would be published (default stdout)."),
         ] = None,
-        bootstrap_servers: Annotated[
+        as_agency: Annotated[
             str | None,
             typer.Option(
-                "--bootstrap-servers",
-                help="Kafka address (default: KAFKA_BOOTSTRAP_SERVERS, else the local broker).",
+                "--as",
+                help="Publish as this agency (its Kafka credential); default: the contract's owner agency.",
             ),
+        ] = None,
+        bootstrap_servers: Annotated[
+            str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)
+        ] = None,
+        client_config: Annotated[
+            Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)
         ] = None,
         partitions: Annotated[int, typer.Option(help="Partitions when the topic has to be created.")] = 3,
         client: Annotated[
@@ -102,7 +92,8 @@ def register(app: typer.Typer) -> None:
         """Publish FILE under CONTRACT_ID: normalise, check at the edge, send; report every reject.
 
         Exit 0 only if every record was valid and published; 1 if any record was rejected or failed.
-        Rejects are written to <FILE>.rejects.ndjson.
+        Rejects are written to <FILE>.rejects.ndjson. Publishes as the owner agency (or --as AGENCY),
+        with its provisioned credential: the broker refuses an agency writing another's topic.
         """
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -123,7 +114,11 @@ def register(app: typer.Typer) -> None:
             raise fail(f"cannot read {file}: no such file")
         if not dry_run and out is not None:
             raise fail("--out is only for --dry-run")
-        servers = None if dry_run else _bootstrap(bootstrap_servers)
+        conn = (
+            None
+            if dry_run
+            else resolve_connection(as_agency or contract.agency, bootstrap_servers, client_config)
+        )
         timeout_ms = int(timeout_s * 1000)
         options = PublishOptions(
             client=client,
@@ -151,7 +146,7 @@ def register(app: typer.Typer) -> None:
                     contract,
                     file,
                     fmt,
-                    bootstrap_servers=servers,
+                    connection=conn,
                     options=options,
                     dry_run_out=sink_target,
                     progress=lambda n: progress.update(task, completed=n),

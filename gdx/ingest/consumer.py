@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from gdx.ingest.model import RawBatch
+from gdx.security.kafka_conn import KafkaConnection
 
 KAFKA_CLIENT = "confluent-kafka"
 """The client library behind `BatchConsumer` (reported by `make bench`)."""
@@ -29,9 +30,9 @@ def group_id(contract_id: str) -> str:
     return f"gdx.ingest.{contract_id}"
 
 
-def consumer_config(bootstrap: str, group: str) -> dict[str, Any]:
+def consumer_config(connection: KafkaConnection, group: str) -> dict[str, Any]:
     return {
-        "bootstrap.servers": bootstrap,
+        **connection.librdkafka(),
         "group.id": group,
         "client.id": f"{group}.consumer",
         "enable.auto.commit": False,
@@ -74,12 +75,12 @@ def update_at_end(at_end: set[int], parts: list[int], eofs: list[tuple[int, int]
 class BatchConsumer:
     """One contract's topic, all partitions, read in bounded batches."""
 
-    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+    def __init__(self, connection: KafkaConnection, topic: str, group: str) -> None:
         from confluent_kafka import Consumer
 
         self.topic = topic
         self.group = group
-        self._consumer = Consumer(consumer_config(bootstrap, group))
+        self._consumer = Consumer(consumer_config(connection, group))
         self._assigned: list[int] = []
 
     def partitions(self, timeout_s: float = 15.0) -> list[int]:

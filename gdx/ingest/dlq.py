@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdx.contracts.model import Contract
+from gdx.security.kafka_conn import KafkaConnection
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,13 @@ def error_headers(
     return [(k, v.encode()) for k, v in pairs]
 
 
-def ensure_dlq_topic(bootstrap: str, contract: Contract) -> None:
+def ensure_dlq_topic(connection: KafkaConnection, contract: Contract) -> None:
     """Create the dead-letter topic (3 partitions, 1 MiB records) unless it exists."""
     from kafka.admin import KafkaAdminClient
 
     from gdx.producer.topics import DEFAULT_PARTITIONS, ensure_topic
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gdx-ingest-dlq-admin")
+    admin = KafkaAdminClient(**connection.kafka_python(), client_id="gdx-ingest-dlq-admin")
     try:
         ensure_topic(admin, contract.dlq_topic, DEFAULT_PARTITIONS, {"max.message.bytes": "1048588"})
     finally:
@@ -90,15 +91,15 @@ def ensure_dlq_topic(bootstrap: str, contract: Contract) -> None:
 class DeadLetterPublisher:
     """Idempotent producer to one contract's dead-letter topic."""
 
-    def __init__(self, bootstrap: str, contract: Contract) -> None:
+    def __init__(self, connection: KafkaConnection, contract: Contract) -> None:
         from confluent_kafka import Producer
 
         self.contract = contract
         self.topic = contract.dlq_topic
-        ensure_dlq_topic(bootstrap, contract)
+        ensure_dlq_topic(connection, contract)
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **connection.librdkafka(),
                 "client.id": f"gdx.ingest.{contract.id}.dlq",
                 "enable.idempotence": True,
                 "acks": "all",
@@ -146,15 +147,15 @@ class LazyDeadLetterPublisher:
     """Connects (and creates the topic) on the first dead letter: most batches of a clean feed
     have none, and the admin round trips cost about a second per run."""
 
-    def __init__(self, bootstrap: str, contract: Contract) -> None:
-        self.bootstrap, self.contract = bootstrap, contract
+    def __init__(self, connection: KafkaConnection, contract: Contract) -> None:
+        self.connection, self.contract = connection, contract
         self._publisher: DeadLetterPublisher | None = None
 
     def publish(self, letters: list[DeadLetter], timeout_s: float = 60.0) -> int:
         if not letters:
             return 0
         if self._publisher is None:
-            self._publisher = DeadLetterPublisher(self.bootstrap, self.contract)
+            self._publisher = DeadLetterPublisher(self.connection, self.contract)
         return self._publisher.publish(letters, timeout_s)
 
     def close(self) -> None:

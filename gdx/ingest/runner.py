@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.model import RawBatch
     from gdx.ingest.pii import Pseudonymiser
+    from gdx.security.kafka_conn import KafkaConnection
     from gdx.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,18 +107,13 @@ class RunSummary:
         return d
 
 
-def resolve_bootstrap(option: str | None = None, settings: Settings | None = None) -> str:
-    """--bootstrap-servers, else KAFKA_BOOTSTRAP_SERVERS, else the local broker (`gdx kafka up`)."""
-    if option:
-        return option
-    from gdx.settings import Settings
+def resolve_connection(settings: Settings | None = None) -> KafkaConnection:
+    """How ingestion connects: as the `gdx-ingest` principal (`connection_for`: an existing
+    cluster from the environment, else the local broker's provisioned client file)."""
+    from gdx.security.kafka_conn import connection_for
+    from gdx.security.principals import INGEST
 
-    settings = settings or Settings.from_env()
-    if settings.kafka_bootstrap_servers:
-        return settings.kafka_bootstrap_servers
-    from gdx.kafka_local import bootstrap_address
-
-    return bootstrap_address(settings)
+    return connection_for(INGEST, settings)
 
 
 def load_ingestible(contract_id: str, settings: Settings) -> Contract:
@@ -137,11 +133,13 @@ def load_ingestible(contract_id: str, settings: Settings) -> Contract:
 def run_ingest(
     contract_id: str,
     *,
-    bootstrap: str | None = None,
+    connection: KafkaConnection | None = None,
     config: IngestConfig | None = None,
     settings: Settings | None = None,
 ) -> RunSummary:
-    """Ingest what is waiting on the contract's topic (bounded by `config`) exactly once."""
+    """Ingest what is waiting on the contract's topic (bounded by `config`) exactly once.
+
+    `connection` defaults to the ingestion principal's (`resolve_connection`)."""
     from gdx.ingest.consumer import BatchConsumer, TopicMissing, group_id
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.locking import dataset_lock
@@ -159,13 +157,13 @@ def run_ingest(
         decryptor = FieldDecryptor.for_contract(contract, settings=settings)
     except (PiiKeyError, FieldKeyError) as exc:
         raise IngestError(str(exc)) from None
-    bootstrap = resolve_bootstrap(bootstrap, settings)
+    conn = connection or resolve_connection(settings)
     lake = Lake(settings.lake_root)
     validator = Validator(contract, config, pseudonymiser, decryptor)
     summary = RunSummary(contract.id, contract.topic, skipped_checks=list(validator.gate.skipped))
 
     with dataset_lock(settings.state_dir, contract.id, config.lock_timeout_s):
-        consumer = BatchConsumer(bootstrap, contract.topic, group_id(contract.id))
+        consumer = BatchConsumer(conn, contract.topic, group_id(contract.id))
         try:
             try:
                 partitions = consumer.partitions()
@@ -186,11 +184,11 @@ def run_ingest(
             workers = max(1, min(config.workers, len(partitions)))
             if workers == 1:
                 consumer.assign(starts)
-                _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, bootstrap, summary)
+                _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, conn, summary)
         finally:
             consumer.close()
         if workers > 1:
-            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, bootstrap, summary)
+            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, conn, summary)
     summary.duration_s = time.perf_counter() - started
     log.info(
         "%s: %d records in %d batch(es), %d landed, %d quarantined (%s), %.0f records/s",
@@ -207,7 +205,7 @@ def _consume_loop(
     lake: Lake,
     pseudonymiser: Pseudonymiser,
     config: IngestConfig,
-    bootstrap: str,
+    conn: KafkaConnection,
     summary: RunSummary,
 ) -> None:
     """Batches until caught up or `config.max_records`: the body of a run (or of one worker)."""
@@ -215,7 +213,7 @@ def _consume_loop(
     if config.dlq:
         from gdx.ingest.dlq import LazyDeadLetterPublisher
 
-        dlq = LazyDeadLetterPublisher(bootstrap, contract)
+        dlq = LazyDeadLetterPublisher(conn, contract)
     try:
         remaining = config.max_records
         while remaining is None or remaining > 0:
@@ -252,7 +250,7 @@ def _run_workers(
     lake: Lake,
     pseudonymiser: Pseudonymiser,
     config: IngestConfig,
-    bootstrap: str,
+    conn: KafkaConnection,
     summary: RunSummary,
 ) -> None:
     """Partition-parallel ingestion: `workers` forked processes, each with its own consumer over a
@@ -276,7 +274,7 @@ def _run_workers(
         receive, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_worker_main,
-            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, bootstrap),
+            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, conn),
             name=f"gdx-ingest-{contract.id}-{'-'.join(map(str, group))}",
         )
         proc.start()
@@ -307,16 +305,16 @@ def _worker_main(
     lake: Lake,
     pseudonymiser: Pseudonymiser,
     config: IngestConfig,
-    bootstrap: str,
+    conn: KafkaConnection,
 ) -> None:
     from gdx.ingest.consumer import BatchConsumer, group_id
 
     summary = RunSummary(contract.id, contract.topic)
     try:
-        consumer = BatchConsumer(bootstrap, contract.topic, group_id(contract.id))
+        consumer = BatchConsumer(conn, contract.topic, group_id(contract.id))
         try:
             consumer.assign(starts)
-            _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, bootstrap, summary)
+            _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, conn, summary)
         finally:
             consumer.close()
         send.send(summary)

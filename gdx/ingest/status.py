@@ -19,6 +19,7 @@ from gdx.ingest.paths import BatchName, bronze_root
 if TYPE_CHECKING:
     from gdx.contracts.model import Contract
     from gdx.ingest.lakefs import Lake
+    from gdx.security.kafka_conn import KafkaConnection
 
 
 @dataclass
@@ -97,12 +98,12 @@ def newest_value(lake: Lake, contract: Contract, column: str) -> datetime | None
     return best
 
 
-def consumer_lag(bootstrap: str, contract: Contract, timeout_s: float = 5.0) -> int | None:
+def consumer_lag(connection: KafkaConnection, contract: Contract, timeout_s: float = 5.0) -> int | None:
     """Records on the topic not yet committed by the ingestion group; None if the broker is away."""
     from gdx.ingest.consumer import BatchConsumer, group_id
 
     try:
-        consumer = BatchConsumer(bootstrap, contract.topic, group_id(contract.id))
+        consumer = BatchConsumer(connection, contract.topic, group_id(contract.id))
     except Exception:
         return None
     try:
@@ -119,7 +120,9 @@ def consumer_lag(bootstrap: str, contract: Contract, timeout_s: float = 5.0) -> 
         consumer.close()
 
 
-def dataset_status(lake: Lake, contract: Contract, bootstrap: str | None = None) -> DatasetStatus:
+def dataset_status(
+    lake: Lake, contract: Contract, connection: KafkaConnection | None = None
+) -> DatasetStatus:
     status = DatasetStatus(contract.id, contract.topic, freshness_sla=contract.freshness)
     rows = ledger.read_all(lake, contract)
     for r in rows:
@@ -136,6 +139,6 @@ def dataset_status(lake: Lake, contract: Contract, bootstrap: str | None = None)
     column = _element_column(contract)
     if column:
         status.newest_value = newest_value(lake, contract, column)
-    if bootstrap:
-        status.lag = consumer_lag(bootstrap, contract)
+    if connection is not None:
+        status.lag = consumer_lag(connection, contract)
     return status

@@ -12,13 +12,16 @@ def check_platform() -> dict[str, object]:
     import pyarrow.fs as pafs
 
     from gdx.contracts import load_all
-    from gdx.kafka_local import answers, bootstrap_address
+    from gdx.kafka_local import answers
+    from gdx.security.kafka_conn import connection_for
+    from gdx.security.principals import INGEST
     from gdx.settings import Settings
 
     settings = Settings.from_env()
-    bootstrap = bootstrap_address(settings)
-    if not answers(bootstrap):
-        raise RuntimeError(f"Kafka does not answer at {bootstrap}")
+    conn = connection_for(INGEST, settings)  # the identity the ingestion DAGs use
+    bootstrap = conn.bootstrap
+    if not answers(conn):
+        raise RuntimeError(f"Kafka does not answer at {bootstrap} as {INGEST} ({conn.security_protocol})")
     fs, root = pafs.FileSystem.from_uri(settings.lake_root) if "://" in settings.lake_root else (
         pafs.LocalFileSystem(), settings.lake_root
     )

@@ -19,9 +19,12 @@ need no backfill) and on demand. Event-driven variant (`GDX_INGEST_EVENT_DRIVEN=
 `KafkaMessageQueueTrigger` (apache-kafka provider via common.messaging) waits for a message on
 the contract's topic — `AssetOrTimeSchedule`, so the 15-minute run stays as a safety net. It
 needs the triggerer and an Airflow connection `gdx_kafka_watch__<agency>__<dataset>` (conn_type
-kafka, extra `{"bootstrap.servers": …, "group.id": "gdx.watch.<contract id>", "auto.offset.reset":
-"latest"}`; one group per topic so watchers never rebalance each other). The watcher's consumer
-group only detects activity: offsets that count are the ingestion group's.
+kafka, extra = `watch_connection_extra(contract)`: the gdx-ingest principal's librdkafka settings
+— bootstrap, SASL_SSL, SCRAM-SHA-512, user, password, CA file — plus `"group.id":
+"gdx.watch.<contract id>"` and `"auto.offset.reset": "latest"`; one group per topic so watchers
+never rebalance each other). The watcher's consumer group only detects activity: offsets that
+count are the ingestion group's. The extra holds gdx-ingest's password: keep the connection in
+Airflow's secrets backend or an `AIRFLOW_CONN_…` variable, never in git.
 """
 
 from __future__ import annotations
@@ -57,6 +60,21 @@ def _contract(contract_id: str) -> Contract:
         if contract.id == contract_id:
             return contract
     return get_contract(contract_id)
+
+
+def watch_group(contract: Contract) -> str:
+    return f"gdx.watch.{contract.id}"
+
+
+def watch_connection_extra(contract: Contract, connection: Any = None) -> dict[str, Any]:
+    """The `extra` of the watcher's Airflow Kafka connection: the confluent-kafka consumer config,
+    as the ingestion principal (`connection_for("gdx-ingest")` unless `connection` is given)."""
+    if connection is None:
+        from gdx.security.kafka_conn import connection_for
+        from gdx.security.principals import INGEST
+
+        connection = connection_for(INGEST)
+    return {**connection.librdkafka(), "group.id": watch_group(contract), "auto.offset.reset": "latest"}
 
 
 def kafka_message_signal(message: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""Publish-throughput benchmark: `python -m gdx.producer.bench --bootstrap-servers HOST:PORT`.
+"""Publish-throughput benchmark: `python -m gdx.producer.bench [--client-config FILE]`.
 
 Measures, for already-normalised air-quality records (~310-byte values), the edge check alone,
 the edge check + wire encoding, and the full publish (edge check + encoding + delivery with
@@ -12,6 +12,7 @@ import argparse
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,15 +21,23 @@ def main(argv: list[str] | None = None) -> None:
     from gdx.producer.pipeline import encode, produce_file, publish_records
     from gdx.producer.publish import PublishOptions, fewer_gc_pauses
     from gdx.sample import generate, valid_records
+    from gdx.security.kafka_conn import KafkaConnection, connection_for
+    from gdx.security.principals import ADMIN
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--bootstrap-servers", required=True)
+    ap.add_argument(
+        "--client-config",
+        type=Path,
+        help="librdkafka-form client config to publish with (default: gdx-admin's, see connection_for: "
+        "each run writes a fresh topic, which no agency's ACLs cover)",
+    )
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--clients", default="kafka-python,confluent")
     ap.add_argument("--file", action="store_true", help="also time the file path (sample JSON → Kafka)")
     args = ap.parse_args(argv)
 
     base = get_contract("pcd.air_quality_hourly")
+    conn = KafkaConnection.load(args.client_config) if args.client_config else connection_for(ADMIN)
     records = list(valid_records(base.id, args.rows, seed=1))
     check = EdgeChecker(base).check
     with fewer_gc_pauses():
@@ -45,14 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     for client in args.clients.split(","):
         contract = replace(base, topic=f"bench.{client}.{uuid.uuid4().hex[:8]}")
-        result = publish_records(contract, records, args.bootstrap_servers, PublishOptions(client=client))
+        result = publish_records(contract, records, conn, PublishOptions(client=client))
         print(
             f"{client}: published {result.published:,} failed {result.failed} in {result.seconds:.2f} s "
             f"= {result.published / result.seconds:,.0f} records/s (edge check + encode + acks=all delivery)"
         )
         if args.file:
             import tempfile
-            from pathlib import Path
 
             with tempfile.TemporaryDirectory() as tmp:
                 src = generate(base.id, args.rows, 0.0, seed=1, out=Path(tmp) / "air.json")
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
                 res = produce_file(
                     contract,
                     src,
-                    bootstrap_servers=args.bootstrap_servers,
+                    connection=conn,
                     options=PublishOptions(client=client),
                 )
                 dt = time.perf_counter() - t

@@ -34,6 +34,7 @@ from gdx.producer.publish import (
 from gdx.producer.report import Failure, ProduceResult, Reject, Violation
 from gdx.security.field_crypto import FieldEncryptor
 from gdx.security.field_keys import FieldKeyring
+from gdx.security.kafka_conn import KafkaConnection
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 5_000
@@ -175,7 +176,7 @@ def produce_file(
     path: Path | str,
     fmt: str = "auto",
     *,
-    bootstrap_servers: str | None = None,
+    connection: KafkaConnection | None = None,
     options: PublishOptions | None = None,
     dry_run_out: Path | str | BinaryIO | None = None,
     progress: Progress | None = None,
@@ -203,9 +204,9 @@ def produce_file(
     if dry_run_out is not None:
         sink = NdjsonSink(contract.topic, dry_run_out)
     else:
-        if not bootstrap_servers:
-            raise ValueError("bootstrap_servers is required unless this is a dry run")
-        sink = make_publisher(contract, bootstrap_servers, options)
+        if connection is None:
+            raise ValueError("a Kafka connection is required unless this is a dry run")
+        sink = make_publisher(contract, connection, options)
     with fewer_gc_pauses():
         produce_rows(
             contract,
@@ -224,7 +225,7 @@ def produce_file(
 def publish_records(
     contract: Contract,
     records: Iterable[Mapping[str, Any]],
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     options: PublishOptions | None = None,
     *,
     check: bool = True,
@@ -243,7 +244,7 @@ def publish_records(
     encryptor = FieldEncryptor.for_contract(contract, keyring)
     started = time.perf_counter()
     n = ok = 0
-    sink = make_publisher(contract, bootstrap_servers, options)
+    sink = make_publisher(contract, connection, options)
     with fewer_gc_pauses():
         try:
             for n, record in enumerate(records, start=1):

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from gdx.contracts.model import Contract
 from gdx.producer.report import Failure
 from gdx.producer.topics import DEFAULT_PARTITIONS, DEFAULT_REPLICATION, ensure_topic
+from gdx.security.kafka_conn import KafkaConnection
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +97,11 @@ class KafkaPublisher:
     """A `Sink` that publishes to the contract's topic; use as a context manager or call close()."""
 
     def __init__(
-        self, contract: Contract, bootstrap_servers: str, options: PublishOptions | None = None
+        self, contract: Contract, connection: KafkaConnection, options: PublishOptions | None = None
     ) -> None:
         self.contract = contract
         self.topic = contract.topic
-        self.bootstrap_servers = bootstrap_servers
+        self.connection = connection
         self.options = options or PublishOptions()
         self.fatal: str | None = None
         self._producer: Any = None
@@ -120,7 +121,7 @@ class KafkaPublisher:
 
         o = self.options
         common = dict(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.connection.kafka_python(),
             request_timeout_ms=o.request_timeout_ms,
             bootstrap_timeout_ms=o.bootstrap_timeout_ms,
         )
@@ -145,7 +146,7 @@ class KafkaPublisher:
                 **common,
             )
         except Exception as exc:  # any client error means nothing can be delivered: report it
-            self.fatal = f"cannot connect to Kafka at {self.bootstrap_servers}: {_describe(exc)}"
+            self.fatal = f"cannot connect to Kafka at {self.connection.bootstrap}: {_describe(exc)}"
             log.error(self.fatal)
         return self
 
@@ -216,16 +217,19 @@ class KafkaPublisher:
         return self._acked, self._failures
 
 
-def make_publisher(contract: Contract, bootstrap_servers: str, options: PublishOptions | None = None) -> Sink:
-    """The `Sink` for `options.client`, opened (connection errors are recorded as failures)."""
+def make_publisher(
+    contract: Contract, connection: KafkaConnection, options: PublishOptions | None = None
+) -> Sink:
+    """The `Sink` for `options.client` publishing as `connection`'s principal, opened
+    (connection and authorisation errors are recorded as failures)."""
     options = options or PublishOptions()
     if options.client == "confluent":
         from gdx.producer.publish_confluent import ConfluentPublisher
 
-        return ConfluentPublisher(contract, bootstrap_servers, options).open()
+        return ConfluentPublisher(contract, connection, options).open()
     if options.client != "kafka-python":
         raise ValueError(f"unknown Kafka client {options.client!r}; use 'kafka-python' or 'confluent'")
-    return KafkaPublisher(contract, bootstrap_servers, options).open()
+    return KafkaPublisher(contract, connection, options).open()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from gdx.contracts.model import Contract
 from gdx.producer.publish import Headers, PublishOptions, _describe, _event_id
 from gdx.producer.report import Failure
 from gdx.producer.topics import ensure_topic
+from gdx.security.kafka_conn import KafkaConnection
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,11 @@ class ConfluentPublisher:
     """A `Sink` publishing with confluent-kafka; use as a context manager or call close()."""
 
     def __init__(
-        self, contract: Contract, bootstrap_servers: str, options: PublishOptions | None = None
+        self, contract: Contract, connection: KafkaConnection, options: PublishOptions | None = None
     ) -> None:
         self.contract = contract
         self.topic = contract.topic
-        self.bootstrap_servers = bootstrap_servers
+        self.connection = connection
         self.options = options or PublishOptions(client="confluent")
         self.fatal: str | None = None
         self._producer: Any = None
@@ -48,7 +49,7 @@ class ConfluentPublisher:
                 from kafka.admin import KafkaAdminClient
 
                 admin = KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap_servers,
+                    **self.connection.kafka_python(),
                     client_id=f"{o.client_id}-admin",
                     request_timeout_ms=o.request_timeout_ms,
                     bootstrap_timeout_ms=o.bootstrap_timeout_ms,
@@ -62,7 +63,7 @@ class ConfluentPublisher:
 
             self._producer = Producer(
                 {
-                    "bootstrap.servers": self.bootstrap_servers,
+                    **self.connection.librdkafka(),
                     "client.id": o.client_id,
                     "acks": "all",
                     "enable.idempotence": True,
@@ -78,7 +79,7 @@ class ConfluentPublisher:
                 }
             )
         except Exception as exc:  # any client error means nothing can be delivered: report it
-            self.fatal = f"cannot connect to Kafka at {self.bootstrap_servers}: {_describe(exc)}"
+            self.fatal = f"cannot connect to Kafka at {self.connection.bootstrap}: {_describe(exc)}"
             log.error(self.fatal)
         return self
 

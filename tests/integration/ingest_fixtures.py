@@ -29,7 +29,7 @@ _TOPIC_LINE = re.compile(r"(value: )(gdx\.[a-z_]+\.[a-z_0-9]+\.v[0-9]+)\s*$", re
 @dataclass
 class IngestEnv:
     root: Path
-    bootstrap: str
+    cluster: Any  # tests.conftest.KafkaCluster
     suffix: str
     env: dict[str, str] = field(default_factory=dict)
 
@@ -62,20 +62,22 @@ class IngestEnv:
         )
 
 
-def make_env(tmp_path: Path, bootstrap: str, monkeypatch: pytest.MonkeyPatch | None = None) -> IngestEnv:
-    """A private copy of the contracts whose topics carry a unique suffix, plus lake and state."""
+def make_env(tmp_path: Path, cluster: Any, monkeypatch: pytest.MonkeyPatch | None = None) -> IngestEnv:
+    """A private copy of the contracts whose topics carry a unique suffix, plus lake and state;
+    Kafka clients in it (and in its subprocesses) connect to `cluster` with its client files."""
     suffix = uuid.uuid4().hex[:8]
     root = tmp_path / "gdx"
     shutil.copytree(REPO / "contracts", root / "contracts", ignore=shutil.ignore_patterns("_generated"))
     for path in (root / "contracts").glob("*/*.yaml"):
         text = path.read_text(encoding="utf-8")
         path.write_text(_TOPIC_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}.t{suffix}", text), encoding="utf-8")
-    ienv = IngestEnv(root, bootstrap, suffix)
+    ienv = IngestEnv(root, cluster, suffix)
+    cluster.grant(ienv.contracts_dir)
     ienv.env = {
         "GDX_CONTRACTS_DIR": str(ienv.contracts_dir),
         "GDX_LAKE_ROOT": str(ienv.lake),
         "GDX_STATE_DIR": str(ienv.state),
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        **cluster.env(),
         "GDX_PII_KEY": TEST_PII_KEY,
         "GDX_INGEST_IDLE_TIMEOUT_S": "1.0",
     }
@@ -94,10 +96,11 @@ class Published:
     key: bytes | None
 
 
-def ensure_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
+def ensure_topic(cluster: Any, topic: str, partitions: int = 3) -> None:
+    """Create `topic` as gdx-admin (topics are the platform's to create) unless it exists."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(cluster.admin.librdkafka())
     if topic in admin.list_topics(timeout=10).topics:
         return
     for f in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
@@ -105,18 +108,19 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
 
 
 def publish(
-    bootstrap: str,
+    cluster: Any,
     contract: Contract,
     items: Iterable[dict[str, Any] | tuple[bytes | None, list[tuple[str, bytes]] | None]],
     partitions: int = 3,
 ) -> list[Published]:
-    """Publish records (dicts are sealed and encoded like a producer does; (value, headers) tuples
-    go as they are, for hostile input) and return where each landed on the topic."""
+    """Publish records as the contract's owner agency (dicts are sealed and encoded like a producer
+    does; (value, headers) tuples go as they are, for hostile input) and return where each landed
+    on the topic."""
     from confluent_kafka import Producer
 
-    ensure_topic(bootstrap, contract.topic, partitions)
+    ensure_topic(cluster, contract.topic, partitions)
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 20,
+        {**cluster.owner(contract).librdkafka(), "enable.idempotence": True, "acks": "all", "linger.ms": 20,
          "compression.type": "lz4", "message.max.bytes": 1_000_000, "queue.buffering.max.messages": 2_000_000}
     )  # fmt: skip
     out: list[Published | None] = []
@@ -209,13 +213,14 @@ def ledger_rows(lake: Path, contract: Contract) -> list[dict[str, Any]]:
     return [r for p in sorted(base.glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
 
 
-def dead_letters(bootstrap: str, contract: Contract, timeout_s: float = 10.0) -> list[dict[str, Any]]:
-    """Dead letters of this test's topic (the DLQ topic is shared by every test of the contract)."""
+def dead_letters(cluster: Any, contract: Contract, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """Dead letters of this test's topic (the DLQ topic is shared by every test of the contract),
+    read as gdx-admin."""
     import time
 
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}", "enable.auto.commit": False,
+    c = Consumer({**cluster.admin.librdkafka(), "group.id": f"t-{uuid.uuid4().hex}", "enable.auto.commit": False,
                   "enable.partition.eof": True, "isolation.level": "read_committed"})  # fmt: skip
     meta = c.list_topics(contract.dlq_topic, timeout=10).topics[contract.dlq_topic]
     c.assign([TopicPartition(contract.dlq_topic, p, OFFSET_BEGINNING) for p in meta.partitions])

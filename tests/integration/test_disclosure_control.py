@@ -100,14 +100,14 @@ def write_agency_file(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> dict[str, Any]:
+def lake(tmp_path_factory: pytest.TempPathFactory, kafka_cluster: Any) -> dict[str, Any]:
     from gdx.producer.pipeline import produce_file
 
-    env = make_env(tmp_path_factory.mktemp("sdc"), kafka_bootstrap)
+    env = make_env(tmp_path_factory.mktemp("sdc"), kafka_cluster)
     contract = env.contract("moi.informal_debt_cases")
     source = env.root / "informal_debt_register.csv"
     written = write_agency_file(source)
-    produced = produce_file(contract, source, bootstrap_servers=kafka_bootstrap)
+    produced = produce_file(contract, source, connection=kafka_cluster.owner(contract))
     assert produced.ok and produced.published == written, produced
     done = env.run_cli("ingest", contract.id)
     if done.returncode != 0 and "NOT_COORDINATOR" in done.stderr:

@@ -74,13 +74,13 @@ def _xcom(airflow_home: Path, dag_id: str, run_id: str, task_id: str) -> Any:
     return None if row is None else json.loads(row[0])
 
 
-def test_dag_lands_published_sample_and_emits_asset_once(tmp_path, kafka_bootstrap, airflow_db) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_dag_lands_published_sample_and_emits_asset_once(tmp_path, kafka_cluster, airflow_db) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
     records = list(valid_records(contract.id, 1200, seed=8))
     for i in range(0, len(records), 50):
         records[i]["pm25"] = -3.0
-    published = publish(kafka_bootstrap, contract, records)
+    published = publish(kafka_cluster, contract, records)
     dag_id = f"ingest_{contract.slug}"
 
     result, _ = _dag_test(env, airflow_db, dag_id)
@@ -133,8 +133,8 @@ def _scan_file(path: Path) -> set[str]:
     return found
 
 
-def test_no_citizen_id_reaches_lake_logs_or_xcom(tmp_path, kafka_bootstrap, airflow_db) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_no_citizen_id_reaches_lake_logs_or_xcom(tmp_path, kafka_cluster, airflow_db) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("moi.informal_debt_cases")
     rng = random.Random(13)
     records = list(valid_records(contract.id, 400, seed=13))
@@ -150,7 +150,7 @@ def test_no_citizen_id_reaches_lake_logs_or_xcom(tmp_path, kafka_bootstrap, airf
     secrets |= {leak}
     hostile = [(f'{{"case_id": "X", "citizen_id": "{make_citizen_id("612345678901")}"'.encode(), None)]
     secrets.add(make_citizen_id("612345678901"))
-    published = publish(kafka_bootstrap, contract, [*records, *hostile])
+    published = publish(kafka_cluster, contract, [*records, *hostile])
 
     result, output = _dag_test(env, airflow_db, f"ingest_{contract.slug}")
     assert result["state"].endswith("success")

@@ -11,17 +11,18 @@ from gdx.ingest.consumer import BatchConsumer
 pytestmark = pytest.mark.integration
 
 
-def test_poll_batch_reports_caught_up_from_partition_ends(kafka_bootstrap: str, unique_name: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+def test_poll_batch_reports_caught_up_from_partition_ends(kafka_cluster, unique_name: str) -> None:
+    # A topic no contract describes: only the super user may create, write and read it.
+    admin = KafkaAdminClient(**kafka_cluster.admin.kafka_python())
     admin.create_topics([NewTopic(unique_name, num_partitions=3, replication_factor=1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20)
+    producer = KafkaProducer(**kafka_cluster.admin.kafka_python(), acks="all", linger_ms=20)
     for i in range(30_000):
         producer.send(unique_name, key=str(i).encode(), value=b'{"n": %d}' % i, headers=[("h", b"v")])
     producer.flush()
     producer.close()
 
-    consumer = BatchConsumer(kafka_bootstrap, unique_name, unique_name)
+    consumer = BatchConsumer(kafka_cluster.admin, unique_name, unique_name)
     try:
         consumer.assign({p: None for p in consumer.partitions()})
         # The idle timeout is longer than the batch's time bound: only the partitions' EOF events

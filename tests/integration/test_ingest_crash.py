@@ -43,10 +43,10 @@ def _finish(env, contract, published) -> None:
 
 
 @pytest.mark.parametrize("point", INGEST_POINTS)
-def test_sigkill_at_each_point_then_rerun(point: str, tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_sigkill_at_each_point_then_rerun(point: str, tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    published = publish(kafka_bootstrap, contract, _records(seed=len(point)))
+    published = publish(kafka_cluster, contract, _records(seed=len(point)))
     # points reached once per run are hit on the first; per-batch points on a random later batch
     nth = 1 if point in ONCE_PER_RUN else random.Random(point).randint(1, 3)
     crashed = env.run_cli("ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@{nth}"})
@@ -57,10 +57,10 @@ def test_sigkill_at_each_point_then_rerun(point: str, tmp_path, kafka_bootstrap)
     _finish(env, contract, published)
 
 
-def test_sigkill_at_random_moments(tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_sigkill_at_random_moments(tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    published = publish(kafka_bootstrap, contract, _records(seed=99) * 3)
+    published = publish(kafka_cluster, contract, _records(seed=99) * 3)
     rng = random.Random(2024)
     for _ in range(5):
         proc = env.popen_cli("ingest", contract.id, "--batch-records", "500")
@@ -70,10 +70,10 @@ def test_sigkill_at_random_moments(tmp_path, kafka_bootstrap) -> None:
     _finish(env, contract, published)
 
 
-def test_two_runs_at_once_do_not_duplicate(tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_two_runs_at_once_do_not_duplicate(tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    published = publish(kafka_bootstrap, contract, _records(seed=5))
+    published = publish(kafka_cluster, contract, _records(seed=5))
     procs = [env.popen_cli("ingest", contract.id, "--batch-records", BATCH) for _ in range(2)]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [r[1][-2000:] for r in results]
@@ -81,10 +81,10 @@ def test_two_runs_at_once_do_not_duplicate(tmp_path, kafka_bootstrap) -> None:
     assert sum(r["rows_in"] for r in ledger_rows(env.lake, contract)) == len(published)
 
 
-def test_partition_workers_land_exactly_once_even_when_one_dies(tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_partition_workers_land_exactly_once_even_when_one_dies(tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    published = publish(kafka_bootstrap, contract, _records(seed=77))
+    published = publish(kafka_cluster, contract, _records(seed=77))
     # a worker is SIGKILLed mid-protocol: the run fails loudly, the other worker's batches stay
     crashed = env.run_cli("ingest", contract.id, "--batch-records", BATCH, "--workers", "2",
                           extra_env={"GDX_FAULT": "after_quarantine_write@2"})  # fmt: skip

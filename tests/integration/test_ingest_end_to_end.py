@@ -40,15 +40,15 @@ def _air_records(n: int, bad_every: int = 25, seed: int = 11) -> tuple[list[dict
     return records, expected
 
 
-def test_ingest_lands_every_record_exactly_once(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+def test_ingest_lands_every_record_exactly_once(tmp_path, kafka_cluster, monkeypatch) -> None:
     from gdx.ingest.config import IngestConfig
     from gdx.ingest.runner import run_ingest
     from gdx.ingest.status import dataset_status
 
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     contract = env.contract("pcd.air_quality_hourly")
     records, expected = _air_records(3000)
-    published = publish(kafka_bootstrap, contract, records)
+    published = publish(kafka_cluster, contract, records)
 
     summary = run_ingest(contract.id, config=IngestConfig.from_env(batch_max_records=1000))
     assert summary.rows_in == len(published) == summary.rows_landed + summary.rows_quarantined
@@ -74,7 +74,7 @@ def test_ingest_lands_every_record_exactly_once(tmp_path, kafka_bootstrap, monke
     assert set(some) >= {"station_id", "measured_at", "_event_id", "_kafka_timestamp", "_batch_id", "_ingested_at"}
 
     # dead letters: one per quarantined record, with context headers and the original value
-    letters = dead_letters(kafka_bootstrap, contract)
+    letters = dead_letters(kafka_cluster, contract)
     assert len(letters) == len(quarantine)
     sample = letters[0]["headers"]
     for h in ("gdx.errors.partition", "gdx.errors.offset", "gdx.errors.rule", "gdx.errors.reason",
@@ -88,7 +88,7 @@ def test_ingest_lands_every_record_exactly_once(tmp_path, kafka_bootstrap, monke
     assert again.rows_in == 0 and not again.batches
     assert_exact(published, env.lake, contract)
 
-    status = dataset_status(_lake(env), contract, kafka_bootstrap)
+    status = dataset_status(_lake(env), contract, kafka_cluster.ingest)
     assert status.rows_landed == len(bronze) and status.rows_quarantined == len(quarantine)
     assert status.lag == 0 and status.newest_value is not None
 
@@ -99,14 +99,14 @@ def _lake(env: Any) -> Any:
     return Lake(str(env.lake))
 
 
-def test_replay_lands_fixed_rows_once(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+def test_replay_lands_fixed_rows_once(tmp_path, kafka_cluster, monkeypatch) -> None:
     from gdx.ingest.replay import run_replay
     from gdx.ingest.runner import run_ingest
 
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     contract = env.contract("pcd.air_quality_hourly")
     records, expected = _air_records(600, bad_every=20, seed=3)
-    published = publish(kafka_bootstrap, contract, records)
+    published = publish(kafka_cluster, contract, records)
     run_ingest(contract.id)
     _, quarantine = read_lake(env.lake, contract)
     range_failures = {k for k, r in quarantine.items() if r["rule_id"] == "pm25.range"}
@@ -136,13 +136,13 @@ def test_replay_lands_fixed_rows_once(tmp_path, kafka_bootstrap, monkeypatch) ->
     assert len(published) == len(bronze) - len(range_failures) + len(quarantine)
 
 
-def test_cli_replay_survives_a_crash_and_status_reports(tmp_path, kafka_bootstrap) -> None:
+def test_cli_replay_survives_a_crash_and_status_reports(tmp_path, kafka_cluster) -> None:
     import signal
 
-    env = make_env(tmp_path, kafka_bootstrap)
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
     records, _ = _air_records(400, bad_every=10, seed=4)
-    published = publish(kafka_bootstrap, contract, records)
+    published = publish(kafka_cluster, contract, records)
     ingest = env.run_cli("ingest", contract.id)
     assert ingest.returncode == 0, ingest.stderr[-2000:]
     assert "landed (bronze)" in ingest.stdout and "quarantined" in ingest.stdout
@@ -168,7 +168,7 @@ def test_cli_replay_survives_a_crash_and_status_reports(tmp_path, kafka_bootstra
     assert contract.id in status.stdout and "%" in status.stdout
 
 
-def test_replay_of_personal_data_lands_the_same_token(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+def test_replay_of_personal_data_lands_the_same_token(tmp_path, kafka_cluster, monkeypatch) -> None:
     """The quarantine holds only the token of a citizen id; a replayed row lands that token, equal
     to what direct ingestion of the clear id produces."""
     from gdx.ingest.pii import PiiKey, Pseudonymiser
@@ -176,11 +176,11 @@ def test_replay_of_personal_data_lands_the_same_token(tmp_path, kafka_bootstrap,
     from gdx.ingest.runner import run_ingest
     from tests.integration.ingest_fixtures import TEST_PII_KEY
 
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     contract = env.contract("moi.informal_debt_cases")
     records = list(valid_records(contract.id, 50, seed=9))
     records[10]["principal_thb"] = 20_000_000.0  # above the contract's maximum
-    published = publish(kafka_bootstrap, contract, records)
+    published = publish(kafka_cluster, contract, records)
     run_ingest(contract.id)
     _, quarantine = read_lake(env.lake, contract)
     assert [r["rule_id"] for r in quarantine.values()] == ["principal_thb.range"]

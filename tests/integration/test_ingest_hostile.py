@@ -21,10 +21,10 @@ INJECTIONS = [
 ]
 
 
-def test_hostile_corpus(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+def test_hostile_corpus(tmp_path, kafka_cluster, monkeypatch) -> None:
     from gdx.ingest.runner import run_ingest
 
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     contract = env.contract("pcd.air_quality_hourly")
     good = list(valid_records(contract.id, 60, seed=21))
     for i, text in enumerate(INJECTIONS):
@@ -63,7 +63,7 @@ def test_hostile_corpus(tmp_path, kafka_bootstrap, monkeypatch) -> None:
         ((None, headers_for(contract, b"")), "message.null_value"),
     ]
     items = [*good[:30], *(b for b, _ in bad), *good[30:]]
-    published = publish(kafka_bootstrap, contract, items)
+    published = publish(kafka_cluster, contract, items)
     summary = run_ingest(contract.id)
     assert summary.rows_in == len(published)
 
@@ -75,4 +75,4 @@ def test_hostile_corpus(tmp_path, kafka_bootstrap, monkeypatch) -> None:
     landed_names = {r["station_name_th"] for r in bronze.values()}
     assert set(INJECTIONS) <= landed_names
     assert len(bronze) == len(good)
-    assert len(dead_letters(kafka_bootstrap, contract)) == len(bad)
+    assert len(dead_letters(kafka_cluster, contract)) == len(bad)

@@ -17,11 +17,11 @@ from tests.integration.ingest_fixtures import ensure_topic, make_env
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def _publish_fast(bootstrap: str, contract, n: int) -> None:
+def _publish_fast(cluster, contract, n: int) -> None:
     from confluent_kafka import Producer
 
-    ensure_topic(bootstrap, contract.topic, 3)
-    p = Producer({"bootstrap.servers": bootstrap, "compression.type": "lz4", "linger.ms": 50,
+    ensure_topic(cluster, contract.topic, 3)
+    p = Producer({**cluster.owner(contract).librdkafka(), "compression.type": "lz4", "linger.ms": 50,
                   "batch.size": 1_000_000, "queue.buffering.max.messages": 2_000_000})  # fmt: skip
     rnd = random.Random(1)
     for i in range(n):
@@ -52,14 +52,14 @@ def _publish_fast(bootstrap: str, contract, n: int) -> None:
     assert p.flush(120) == 0
 
 
-def test_throughput(tmp_path, kafka_bootstrap, monkeypatch, capsys) -> None:
+def test_throughput(tmp_path, kafka_cluster, monkeypatch, capsys) -> None:
     from gdx.ingest.gate import _gx_context
     from gdx.ingest.runner import run_ingest
 
     n = int(os.environ.get("GDX_BENCH_RECORDS", "200000"))
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     contract = env.contract("pcd.air_quality_hourly")
-    _publish_fast(kafka_bootstrap, contract, n)
+    _publish_fast(kafka_cluster, contract, n)
     t = time.perf_counter()
     _gx_context()  # one-time GX import, reported separately
     warmup = time.perf_counter() - t

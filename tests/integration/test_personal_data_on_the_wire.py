@@ -43,12 +43,13 @@ def _scan_bytes(data: bytes | None) -> list[str]:
     return _scan(_HEX64.sub(b" ", data).decode("utf-8", "replace"))
 
 
-def _read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record of `topic`, as raw bytes, from the beginning to the current end."""
+def _read_all(conn: Any, topic: str) -> list[dict[str, Any]]:
+    """Every record of `topic`, as raw bytes, from the beginning to the current end (read with
+    `conn`, a KafkaConnection: the scans read as gdx-admin, who may read everything)."""
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"scan-{uuid.uuid4().hex}", "enable.auto.commit": False}
+        {**conn.librdkafka(), "group.id": f"scan-{uuid.uuid4().hex}", "enable.auto.commit": False}
     )
     meta = c.list_topics(topic, timeout=10).topics[topic]
     out: list[dict[str, Any]] = []
@@ -93,12 +94,12 @@ def _ids(n: int, seed: int) -> list[str]:
 
 
 def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
-    tmp_path, kafka_bootstrap, monkeypatch, tmp_path_factory
+    tmp_path, kafka_cluster, monkeypatch, tmp_path_factory
 ) -> None:
     from gdx.ingest.runner import run_ingest
     from gdx.producer.pipeline import publish_records
 
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     moi, air = env.contract("moi.informal_debt_cases"), env.contract("pcd.air_quality_hourly")
 
     # 1. the producer path: the agency's file through `gdx produce` (edge check, encryption)
@@ -110,7 +111,7 @@ def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
     assert done.returncode == 1, done.stderr[-2000:]  # 1: the file had bad records (rejected)
     rejects = Path(str(src) + ".rejects.ndjson").read_text()
     assert rejects and _scan(rejects) == [] and not _scan(done.stdout + done.stderr)
-    produced = _read_all(kafka_bootstrap, moi.topic)
+    produced = _read_all(kafka_cluster.admin, moi.topic)
     assert len(produced) == truth.valid
     for r in produced:
         assert _record_ids(r) == [], r
@@ -119,12 +120,12 @@ def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
     air_good = list(valid_records(air.id, 20, seed=3))
     air_bad = [{**air_good[0], "station_name_th": f"ผู้แจ้ง {_ids(1, 7)[0]}"},
                {**air_good[1], "station_name_th": _ids(1, 8)[0].translate(str.maketrans("0123456789", THAI))}]  # fmt: skip
-    res = publish_records(air, air_good[2:] + air_bad, kafka_bootstrap)
+    res = publish_records(air, air_good[2:] + air_bad, kafka_cluster.owner(air))
     assert (
         res.published == 18
         and [v.code for r in res.rejects for v in r.violations] == ["undeclared_personal_data"] * 2
     )
-    air_produced = _read_all(kafka_bootstrap, air.topic)
+    air_produced = _read_all(kafka_cluster.admin, air.topic)
     assert len(air_produced) == 18 and all(_record_ids(r) == [] for r in air_produced)
     produced_offsets = {(r["partition"], r["offset"]) for r in produced}
     air_offsets = {(r["partition"], r["offset"]) for r in air_produced}
@@ -173,8 +174,8 @@ def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
         ((air_text, None), "header.missing"),
         (raw(air, air_text), "record.unknown_property"),
     ]  # fmt: skip
-    moi_pub = publish(kafka_bootstrap, moi, [v for v, _ in moi_bad] + good[1:])
-    air_pub = publish(kafka_bootstrap, air, [v for v, _ in air_bad_raw])
+    moi_pub = publish(kafka_cluster, moi, [v for v, _ in moi_bad] + good[1:])
+    air_pub = publish(kafka_cluster, air, [v for v, _ in air_bad_raw])
     hostile = {(p.partition, p.offset) for p in moi_pub}
     air_hostile = {(p.partition, p.offset) for p in air_pub}
 
@@ -204,20 +205,20 @@ def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
 
     # 4. every record of the dataset topics: what came through the producer holds no id; what was
     # injected raw does (the scanner is not blind)
-    for r in _read_all(kafka_bootstrap, moi.topic):
+    for r in _read_all(kafka_cluster.admin, moi.topic):
         key = (r["partition"], r["offset"])
         assert bool(_record_ids(r)) == (key in hostile and where[key] < len(moi_bad)), key
-    for r in _read_all(kafka_bootstrap, air.topic):
+    for r in _read_all(kafka_cluster.admin, air.topic):
         key = (r["partition"], r["offset"])
         assert bool(_record_ids(r)) == (key in air_hostile), key
     assert produced_offsets.isdisjoint(hostile) and air_offsets.isdisjoint(air_hostile)
 
     # 5. every record of both dead-letter topics, raw: no id anywhere, and what each one carries
     for dlq in (moi.dlq_topic, air.dlq_topic):
-        for r in _read_all(kafka_bootstrap, dlq):
+        for r in _read_all(kafka_cluster.admin, dlq):
             assert _record_ids(r) == [], (dlq, r["headers"])
     letters = {(int(d["headers"]["gdx.errors.partition"]), int(d["headers"]["gdx.errors.offset"])): d
-               for d in dead_letters(kafka_bootstrap, moi)}  # fmt: skip
+               for d in dead_letters(kafka_cluster, moi)}  # fmt: skip
     assert set(letters) == set(quarantine)
     for key, d in letters.items():
         assert d["headers"]["gdx.errors.value.masked"] == "true"
@@ -230,7 +231,7 @@ def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
         elif key not in where:  # a record the producer sealed: the dead letter keeps the ciphertext
             assert WIRE_RE.match(orjson.loads(d["value"])["citizen_id"])
     air_letters = {int(d["headers"]["gdx.errors.offset"]) * 10 + int(d["headers"]["gdx.errors.partition"]): d
-                   for d in dead_letters(kafka_bootstrap, air)}  # fmt: skip
+                   for d in dead_letters(kafka_cluster, air)}  # fmt: skip
     assert len(air_letters) == len(air_bad_raw)
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for d in air_letters.values():
@@ -288,13 +289,13 @@ def _segment_records(data_dir: Path) -> dict[tuple[str, int], list[tuple[int, di
     return out
 
 
-def test_rotation_records_sealed_under_k1_and_k2_both_land(tmp_path, kafka_bootstrap, monkeypatch) -> None:
+def test_rotation_records_sealed_under_k1_and_k2_both_land(tmp_path, kafka_cluster, monkeypatch) -> None:
     """`gdx keys rotate` between two `gdx produce` runs: producers switch to the newest key, and one
     `gdx ingest` lands what was sealed under either; `gdx keys list` shows fingerprints only."""
     from gdx.audit import AuditLog
     from gdx.settings import Settings
 
-    env = make_env(tmp_path, kafka_bootstrap, monkeypatch)
+    env = make_env(tmp_path, kafka_cluster, monkeypatch)
     moi = env.contract("moi.informal_debt_cases")
     keydir = env.state / "keys" / "field"
     env.env["GDX_FIELD_KEYS_DIR"] = str(keydir)
@@ -314,7 +315,7 @@ def test_rotation_records_sealed_under_k1_and_k2_both_land(tmp_path, kafka_boots
         assert done.returncode == 0, done.stderr[-2000:]
     assert versions == ["k1", "k2"]
 
-    wire = [orjson.loads(r["value"])["citizen_id"] for r in _read_all(kafka_bootstrap, moi.topic)]
+    wire = [orjson.loads(r["value"])["citizen_id"] for r in _read_all(kafka_cluster.admin, moi.topic)]
     assert len(wire) == 400
     assert sorted(w.split(":")[2] for w in wire) == ["k1"] * 200 + ["k2"] * 200
 

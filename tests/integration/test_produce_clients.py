@@ -9,24 +9,22 @@ import pytest
 from gdx.producer.pipeline import publish_records
 from gdx.producer.publish import PublishOptions
 from gdx.sample import valid_records
+from gdx.security.kafka_conn import KafkaConnection
 from tests.integration.test_produce_helpers import as_dry_run_lines, contract_on, read_topic
 
 pytestmark = pytest.mark.integration
 
 
-def test_kafka_python_and_confluent_agree(kafka_bootstrap, unique_name):
+def test_kafka_python_and_confluent_agree(kafka_cluster, unique_name):
     records = list(valid_records("pcd.air_quality_hourly", 300, seed=4))
     placed = {}
     for client in ("kafka-python", "confluent"):
         topic = f"{unique_name}-{client}"
-        result = publish_records(
-            contract_on("pcd.air_quality_hourly", topic),
-            records,
-            kafka_bootstrap,
-            PublishOptions(client=client),
-        )
+        contract = contract_on("pcd.air_quality_hourly", topic)
+        kafka_cluster.grant(contract)
+        result = publish_records(contract, records, kafka_cluster.owner(contract), PublishOptions(client=client))
         assert result.ok and result.published == 300, result.failures[:3]
-        messages = read_topic(kafka_bootstrap, topic, expected=300)
+        messages = read_topic(kafka_cluster.admin, topic, expected=300)
         assert len(messages) == 300
         placed[client] = {m.key: m.partition for m in messages}
         lines = sorted(as_dry_run_lines(messages), key=lambda line: line["key"])
@@ -44,7 +42,7 @@ def test_confluent_unreachable_broker_fails_loudly():
     result = publish_records(
         contract_on("pcd.air_quality_hourly", "t-dead"),
         records,
-        dead,
+        KafkaConnection.plain(dead),
         PublishOptions.fast_fail(client="confluent"),
     )
     assert result.published == 0 and result.failed == 20 and not result.ok

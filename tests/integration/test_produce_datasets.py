@@ -23,8 +23,9 @@ DATASETS = [
 
 
 @pytest.mark.parametrize("contract_id", DATASETS)
-def test_sample_round_trip(contract_id, kafka_bootstrap, unique_name, tmp_path):
+def test_sample_round_trip(contract_id, kafka_cluster, unique_name, tmp_path):
     contract = contract_on(contract_id, unique_name)
+    kafka_cluster.grant(contract)
     src = generate(contract_id, 400, bad_ratio=0.05, seed=21, out=tmp_path / "src.dat")
     truth = read_truth(src)
 
@@ -35,12 +36,12 @@ def test_sample_round_trip(contract_id, kafka_bootstrap, unique_name, tmp_path):
     for line in expected:
         line.pop("topic")
 
-    result = produce_file(contract, src, bootstrap_servers=kafka_bootstrap)
+    result = produce_file(contract, src, connection=kafka_cluster.owner(contract))
     assert result.published == truth.valid == len(expected)
     assert result.failed == 0 and result.rejected == len(truth.bad)
     assert not result.ok  # the file had invalid records
 
-    got = read_topic(kafka_bootstrap, unique_name, expected=len(expected))
+    got = read_topic(kafka_cluster.admin, unique_name, expected=len(expected))
     assert len(got) == len(expected)
     lines = as_dry_run_lines(got)
     if contract.pii_properties:
@@ -83,9 +84,10 @@ def _opened(contract, lines):
     return out
 
 
-def test_clean_file_is_ok(kafka_bootstrap, unique_name, tmp_path):
+def test_clean_file_is_ok(kafka_cluster, unique_name, tmp_path):
     contract = contract_on("pcd.air_quality_hourly", unique_name)
+    kafka_cluster.grant(contract)
     src = generate("pcd.air_quality_hourly", 250, 0.0, seed=1, out=tmp_path / "a.json")
-    result = produce_file(contract, src, bootstrap_servers=kafka_bootstrap)
+    result = produce_file(contract, src, connection=kafka_cluster.owner(contract))
     assert result.ok and result.published == 250
-    assert len(read_topic(kafka_bootstrap, unique_name, expected=250)) == 250
+    assert len(read_topic(kafka_cluster.admin, unique_name, expected=250)) == 250

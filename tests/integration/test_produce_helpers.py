@@ -15,13 +15,14 @@ def contract_on(contract_id: str, topic: str) -> Contract:
     return replace(get_contract(contract_id), topic=topic)
 
 
-def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0) -> list[Any]:
-    """Every record of `topic` (stops once `expected` arrived or nothing came for a while)."""
+def read_topic(connection: Any, topic: str, expected: int, timeout_s: float = 30.0) -> list[Any]:
+    """Every record of `topic` read with `connection` (a KafkaConnection; stops once `expected`
+    arrived or nothing came for a while)."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **connection.kafka_python(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
