@@ -6,7 +6,8 @@
     python -m bench --stages dbt --skip-10m
 
 Stages: publish, consume, decode_write, ingest (with the naive baseline and the decode+write
-ceiling, interleaved), dbt, latency. Everything runs on a throwaway local broker and scratch folders
+ceiling, interleaved), security (publish and ingest over SASL_SSL vs a plain listener), dbt,
+latency. Everything runs on a throwaway local broker and scratch folders
 under a temporary directory; the results are printed as one table plus the targets, and written
 to `bench/results/<timestamp>.json` and `bench/results/latest.json`.
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # Great Expectations' progress bars
 
-STAGES = ("publish", "consume", "decode_write", "ingest", "dbt", "latency")
+STAGES = ("publish", "consume", "decode_write", "ingest", "security", "dbt", "latency")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -89,7 +90,7 @@ def resolve_stages(selected: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """Stages to run in execution order, and notes about stages added as dependencies."""
     wanted = set(selected)
     notes: list[str] = []
-    order = ("decode_write", "consume", "publish", "ingest", "dbt", "latency")
+    order = ("decode_write", "consume", "publish", "ingest", "security", "dbt", "latency")
     return [s for s in order if s in wanted], notes
 
 

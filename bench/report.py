@@ -30,6 +30,14 @@ TARGETS: tuple[tuple[Target, str], ...] = (
     (Target("publish_rate", "publish rate (gdx produce)", ">=", 100_000, stats.RATE), "median:publish.gdx"),
     (Target("latency", "produce → KPI latency", "<=", 120, stats.SECONDS), "median:latency.produce_to_kpi"),
     (Target("dbt_10m", "dbt build over 10M rows", "<=", 60, stats.SECONDS), "median:dbt.build_10M"),
+    (
+        Target("security_publish", "publish over SASL_SSL / plain listener", ">=", 0.85, "×"),
+        "ratio:security.publish_sasl_ssl:security.publish_plain",
+    ),
+    (
+        Target("security_ingest", "ingest over SASL_SSL / plain listener", ">=", 0.85, "×"),
+        "ratio:security.ingest_sasl_ssl:security.ingest_plain",
+    ),
 )
 
 

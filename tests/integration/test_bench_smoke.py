@@ -29,7 +29,7 @@ def test_bench_quick_fast_stages(tmp_path: Path) -> None:
             "--repeats",
             "1",
             "--stages",
-            "decode_write,consume",
+            "decode_write,consume,security",
             "--out",
             str(out),
         ],
@@ -37,7 +37,7 @@ def test_bench_quick_fast_stages(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     latest = out / "latest.json"
@@ -73,3 +73,21 @@ def test_bench_quick_fast_stages(tmp_path: Path) -> None:
     targets = {t["id"]: t for t in data["targets"]}
     assert targets["ingest_rate"]["value"] is None and targets["ingest_rate"]["met"] is None
     assert any("confluent-kafka" in f for f in data["findings"])
+
+    # security: both brokers ran the same work exactly (the stage fails a repeat whose lake or
+    # rejects are not exact), and the targets are the same-run ratios secure / plain
+    sec = {k: m[k] for k in m if k.startswith("security.")}
+    assert set(sec) == {
+        "security.publish_sasl_ssl", "security.publish_plain", "security.ingest_sasl_ssl", "security.ingest_plain",
+    }  # fmt: skip
+    for key, row in sec.items():
+        assert row["status"] == "ok" and row["n"] == 1 and row["median"] > 0, (key, row["note"])
+    for key in ("security.ingest_sasl_ssl", "security.ingest_plain"):
+        assert m[key]["repeats"][0]["verify"]["ok"]
+    for key in ("security.publish_sasl_ssl", "security.publish_plain"):
+        assert m[key]["repeats"][0]["exact"] and m[key]["repeats"][0]["published"] > 0
+    for tid, ours, base in (
+        ("security_publish", "security.publish_sasl_ssl", "security.publish_plain"),
+        ("security_ingest", "security.ingest_sasl_ssl", "security.ingest_plain"),
+    ):
+        assert targets[tid]["value"] == pytest.approx(m[ours]["median"] / m[base]["median"])
