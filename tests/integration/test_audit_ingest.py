@@ -42,10 +42,10 @@ def _ingest(env, contract, extra_env=None):
     return env.run_cli("ingest", contract.id, "--batch-records", BATCH, extra_env=extra_env)
 
 
-def test_ingestion_puts_every_ledger_file_on_the_chain(tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_ingestion_puts_every_ledger_file_on_the_chain(tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    published = publish(kafka_bootstrap, contract, _records(seed=11))
+    published = publish(kafka_cluster, contract, _records(seed=11))
     run = _ingest(env, contract)
     assert run.returncode == 0, run.stderr[-3000:]
     assert_exact(published, env.lake, contract)
@@ -108,10 +108,10 @@ def _tamper(lake: Path, how: str) -> str:
 
 
 @pytest.mark.parametrize("how", ["edit", "remove", "forge"])
-def test_tampering_with_a_ledger_file_is_named_by_verify(how: str, tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_tampering_with_a_ledger_file_is_named_by_verify(how: str, tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    publish(kafka_bootstrap, contract, _records(seed=12))
+    publish(kafka_cluster, contract, _records(seed=12))
     assert _ingest(env, contract).returncode == 0
     assert env.run_cli("audit", "verify").returncode == 0
     victim = _tamper(env.lake, how)
@@ -125,10 +125,10 @@ def test_tampering_with_a_ledger_file_is_named_by_verify(how: str, tmp_path, kaf
     assert expected in verify.stderr, verify.stderr
 
 
-def test_crash_between_ledger_write_and_audit_entry_is_repaired(tmp_path, kafka_bootstrap) -> None:
-    env = make_env(tmp_path, kafka_bootstrap)
+def test_crash_between_ledger_write_and_audit_entry_is_repaired(tmp_path, kafka_cluster) -> None:
+    env = make_env(tmp_path, kafka_cluster)
     contract = env.contract("pcd.air_quality_hourly")
-    published = publish(kafka_bootstrap, contract, _records(seed=13))
+    published = publish(kafka_cluster, contract, _records(seed=13))
     crashed = _ingest(env, contract, {"GDX_FAULT": "before_ledger_audit@3"})
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
 
