@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gdx.audit.detail import check_fields
+from gdx.ingest.lakefs import fsync_dir
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -270,7 +271,7 @@ class AuditLog:
                     return False
         finally:
             os.unlink(tmp)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return True
 
     def _advance_head(self, seq: int, digest: str, time: str) -> None:
@@ -546,14 +547,6 @@ def _check_anchor(anchor: str, hashes: dict[int, str]) -> Problem | None:
             "anchor", f"entry {seq} {found}: the log was rewritten since that anchor was recorded", seq=seq
         )
     return None
-
-
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:

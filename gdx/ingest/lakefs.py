@@ -117,7 +117,7 @@ class Lake:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        _fsync_dir(folder)
+        fsync_dir(folder)
         fault("after_rename")
 
     def remove_temp_files(self, rel_dir: str) -> int:
@@ -130,8 +130,8 @@ class Lake:
         return n
 
 
-def _fsync_dir(folder: str) -> None:
-    # The rename is durable only once the directory entry is on disk.
+def fsync_dir(folder: str) -> None:
+    """Make a rename or link in `folder` durable: it is only once the directory entry is on disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
