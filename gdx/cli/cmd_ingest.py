@@ -13,6 +13,7 @@ import typer
 
 from gdx.cli.errors import fail
 from gdx.cli.kafka_opts import BOOTSTRAP_HELP, CLIENT_CONFIG_HELP, resolve_connection
+from gdx.ingest.config import IngestConfig  # light (stdlib only): the help states its defaults
 
 
 def _run_table(summary: Any) -> None:
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--max-records", help="Stop after this many records (default: until caught up).")
         ] = None,
         batch_records: Annotated[
-            int | None, typer.Option("--batch-records", help="Records per batch (default 250,000).")
+            int | None, typer.Option("--batch-records", help=f"Records per batch (default {IngestConfig.batch_max_records:,}).")
         ] = None,
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
         client_config: Annotated[Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)] = None,
@@ -66,7 +67,6 @@ def register(app: typer.Typer) -> None:
         """Consume CONTRACT_ID's topic, validate (GX gate), land bronze/quarantine exactly once.
 
         Connects as the ingestion principal gdx-ingest (or the identity of --client-config)."""
-        from gdx.ingest.config import IngestConfig
         from gdx.ingest.gate import GateError
         from gdx.ingest.locking import LockTimeout
         from gdx.ingest.runner import IngestError, run_ingest
