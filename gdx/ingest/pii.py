@@ -84,6 +84,16 @@ def has_clear_citizen_id(text: str) -> bool:
     return _has_clear_id(text)
 
 
+MAX_WALK_DEPTH = 64
+"""Contract records are flat objects; a payload nested deeper than this is hostile or broken and is
+masked as text (conservatively) instead of walked, far below Python's recursion limit."""
+TOO_DEEP_PLACEHOLDER = f"<nested deeper than {MAX_WALK_DEPTH} levels: not shown>"
+
+
+class _TooDeep(Exception):
+    """Raised by the JSON walk past MAX_WALK_DEPTH."""
+
+
 class PiiKeyError(ValueError):
     """GDX_PII_KEY is missing or malformed (the message never contains the secret)."""
 
@@ -171,7 +181,10 @@ class Pseudonymiser:
             doc = orjson.loads(text)
         except orjson.JSONDecodeError:
             return self._mask_fallback(text)
-        masked, changed = self._walk(doc, personal)
+        try:
+            masked, changed = self._walk(doc, personal)
+        except _TooDeep:  # a hostile nesting: never a crash (that would fail the batch on every retry)
+            return self._mask_fallback(text)
         out = orjson.dumps(masked).decode() if changed else text
         if _has_clear_id(out):  # belt and braces: nothing the walk missed may survive
             out = self._mask_fallback(out)
@@ -204,8 +217,10 @@ class Pseudonymiser:
         out = self._replace_ids(plain, personal)
         return s if out == plain else out
 
-    def _walk(self, node: Any, personal: bool) -> tuple[Any, bool]:
+    def _walk(self, node: Any, personal: bool, depth: int = 0) -> tuple[Any, bool]:
         t = type(node)
+        if depth > MAX_WALK_DEPTH:
+            raise _TooDeep
         if t is str:
             out = self._mask_string(node, personal)
             return out, out is not node
@@ -214,12 +229,12 @@ class Pseudonymiser:
             new: dict[str, Any] = {}
             for k, v in node.items():
                 k2 = self._mask_string(k, personal)
-                v2, c = self._walk(v, personal)
+                v2, c = self._walk(v, personal, depth + 1)
                 changed = changed or c or k2 is not k
                 new[k2] = v2
             return (new, True) if changed else (node, False)
         if t is list or t is tuple:
-            items = [self._walk(v, personal) for v in node]
+            items = [self._walk(v, personal, depth + 1) for v in node]
             if any(c for _, c in items):
                 return [v for v, _ in items], True
             return node, False
@@ -237,8 +252,12 @@ class Pseudonymiser:
 def mask_value(value: Any, personal: bool) -> Any:
     """A parsed value (dict, list, str, number…) with citizen ids replaced by `X`s (no key is
     needed: the producer side masks its reports with this), and every other run of 13+ digits too
-    if `personal`. Unchanged values are returned as they are."""
-    return _REPORT_MASKER._walk(value, personal)[0]
+    if `personal`. Unchanged values are returned as they are; one nested deeper than any record
+    of a contract can be is not shown at all."""
+    try:
+        return _REPORT_MASKER._walk(value, personal)[0]
+    except _TooDeep:
+        return TOO_DEEP_PLACEHOLDER
 
 
 def contains_citizen_id(text: str) -> bool:

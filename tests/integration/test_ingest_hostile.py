@@ -46,6 +46,9 @@ def test_hostile_corpus(tmp_path, kafka_cluster, monkeypatch) -> None:
         (rec(aqi=2**64 - 1), "aqi.type"),
         (raw(b"[" * 10_000 + b"]" * 10_000), "message.too_deep"),
         (raw(b'{"a":' * 10_000 + b"1" + b"}" * 10_000), "message.too_deep"),
+        # deep enough to parse (orjson allows 1024 levels) and to overflow a recursive masking walk
+        (raw(b"[" * 600 + b'"x"' + b"]" * 600), "message.not_object"),
+        (raw(b'{"a":' * 600 + b'"x"' + b"}" * 600), "record.unknown_property"),
         (rec(pm25="35.5"), "pm25.type"),
         (rec(aqi=True), "aqi.type"),
         (rec(station_id=57), "station_id.type"),

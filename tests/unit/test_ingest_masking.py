@@ -8,10 +8,18 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdx.ingest.pii import PiiKey, Pseudonymiser, has_clear_citizen_id, mask_value
+from gdx.ingest.pii import (
+    MAX_WALK_DEPTH,
+    TOO_DEEP_PLACEHOLDER,
+    PiiKey,
+    Pseudonymiser,
+    has_clear_citizen_id,
+    mask_value,
+)
 from gdx.thai.citizen_id import make_citizen_id, normalize_citizen_id
 
 KEYED = Pseudonymiser(PiiKey.parse("k1:" + "m" * 32))
@@ -54,7 +62,7 @@ def _scan(text: str) -> list[str]:
     found = _scan_text(text) + _scan_text(_crude_unescape(text))
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep for any default reader: the text scans above hold
         doc = None
     if doc is not None:
         stack = [doc]
@@ -174,3 +182,27 @@ def test_mask_value_for_producer_reports() -> None:
     masked = mask_value(raw, personal=False)
     assert _scan(json.dumps(masked, ensure_ascii=False)) == []
     assert masked["rows"][1] == 5 and raw["rows"][0] == cid  # the input is not modified
+
+
+@pytest.mark.parametrize("depth", [1, MAX_WALK_DEPTH, MAX_WALK_DEPTH + 1, 600, 1023, 1024, 5000])
+@pytest.mark.parametrize("personal", [True, False])
+@pytest.mark.parametrize("shape", ["array", "object"])
+def test_deeply_nested_payloads_are_masked_never_crash(depth: int, personal: bool, shape: str) -> None:
+    # orjson parses up to 1024 levels; a recursive walk of that (as the first version was) hit
+    # Python's recursion limit at ~500, which failed the batch on every retry: one hostile record
+    # could stop a dataset. Past MAX_WALK_DEPTH the text is masked as text instead.
+    cid = make_citizen_id("110170020754")
+    leaf = f'"{cid}"'
+    text = "[" * depth + leaf + "]" * depth if shape == "array" else '{"a":' * depth + leaf + "}" * depth
+    keyed = Pseudonymiser(PiiKey.parse("k1:0123456789abcdef0123"))
+    for masker in (keyed, Pseudonymiser(None)):
+        out = masker.mask_text(text, personal)
+        assert _scan(out) == [] and cid not in out
+    assert keyed.token(cid) in keyed.mask_text(text, personal)
+
+
+def test_mask_value_of_a_too_deep_value_shows_nothing() -> None:
+    value: object = make_citizen_id("110170020754")
+    for _ in range(MAX_WALK_DEPTH + 1):
+        value = [value]
+    assert mask_value(value, False) == TOO_DEEP_PLACEHOLDER
