@@ -269,9 +269,11 @@ def test_no_clear_citizen_id_on_topics_dead_letters_quarantine_or_log_segments(
     assert seen["producer"] == truth.valid + 18  # every record of the producer path was looked at
     assert seen["hostile_with_id"] == len(moi_bad) + len(air_bad_raw)  # and the scan is not blind
     assert seen["dlq"] >= len(quarantine) + len(air_bad_raw)
-    for d in (moi.dlq_topic, air.dlq_topic):
-        for path in data_dirs[0].glob(f"{d}-*/*.log"):
-            assert _scan_bytes(path.read_bytes()) == [], path
+    # No scan of the dead-letter segments' raw bytes: they are lz4 batches whose literals hold record
+    # timestamps and `gdx.errors.timestamp` values (13-digit milliseconds that pass the citizen-id
+    # checksum one time in ten), so such a scan fails by chance, the more often the more letters
+    # the session's shared dead-letter topics hold. Every record of those segments was decoded and
+    # scanned above, headers included.
 
 
 def _segment_records(data_dir: Path) -> dict[tuple[str, int], list[tuple[int, dict[str, Any]]]]:
