@@ -31,8 +31,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the pinned environment (idempotent, fast when current)
 
-kafka-jars: $(STAMP) ## Assemble the Kafka broker jars from Maven Central (cached in .gdx/kafka/libs)
+kafka-jars: $(STAMP) ## Assemble the Kafka broker and S3Proxy jars from Maven Central (cached in .gdx/kafka/libs, .gdx/s3/libs)
 	@$(BIN)/python -c "from gdx.kafka_local import ensure_jars; print('kafka jars:', ensure_jars())"
+	@$(BIN)/python -c "from gdx.s3_local import ensure_jars; print('s3proxy jars:', ensure_jars())"
 
 browser: ## Install Debian's Chromium for the dashboard browser test (root only; otherwise that test skips)
 	@if command -v chromium >/dev/null && fc-list :lang=th | grep -q .; then :; \

@@ -165,6 +165,16 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
         yield _with_shipped_acls(KafkaCluster(broker.bootstrap, broker=broker))
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real S3-compatible server (S3Proxy from Maven Central, `gdx.s3_local`) on a free loopback
+    port with its own generated credentials and one bucket; `.env(prefix)` points a lake at it."""
+    from gdx.s3_local import throwaway_s3
+
+    with throwaway_s3(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
 @pytest.fixture
 def unique_name(request: pytest.FixtureRequest) -> str:
     """A short name unique to this test, for topics and consumer groups that must not collide."""
@@ -183,3 +193,23 @@ def airflow_db() -> Path:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return AIRFLOW_TEST_HOME
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.integration.fault_matrix import MATRIX_FILE
+
+    MATRIX_FILE.unlink(missing_ok=True)  # the table is of this run only
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault matrix this run measured (tests/integration/fault_matrix.py)."""
+    import json
+
+    from tests.integration.fault_matrix import MATRIX_FILE, table
+
+    if not MATRIX_FILE.exists():
+        return
+    rows = [json.loads(line) for line in MATRIX_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if rows:
+        terminalreporter.section("fault matrix (README › Reliability)")
+        terminalreporter.write_line(table(rows))
