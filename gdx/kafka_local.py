@@ -174,30 +174,46 @@ def secure_listener_props(
     }
 
 
-def broker_base_props(voters: str, log_dirs: Path | str) -> dict[str, str]:
-    """Everything but listeners and security, for a combined broker+controller single node."""
-    return {
+def broker_base_props(
+    voters: str, log_dirs: Path | str, node_id: int = 1, replicas: int = 1
+) -> dict[str, str]:
+    """Everything but listeners and security, for a combined broker+controller node.
+
+    `replicas` is the cluster's size as far as durability goes: 1 for the single node, 3 for the
+    three-node cluster, where internal topics and topics created without a replication factor get
+    three replicas and an acknowledged write (acks=all) needs two of them in sync.
+    """
+    min_isr = "2" if replicas >= 3 else "1"
+    rf = str(replicas)
+    props = {
         "process.roles": "broker,controller",
-        "node.id": "1",
+        "node.id": str(node_id),
         "controller.quorum.voters": voters,
         "controller.listener.names": "CONTROLLER",
         "log.dirs": str(log_dirs),
         "num.partitions": "3",
         # Topics are created explicitly by producers/ingestion with the contract's settings.
         "auto.create.topics.enable": "false",
-        # Single node: every internal topic has one replica, and fewer partitions start faster.
-        "offsets.topic.replication.factor": "1",
+        # Internal topics have as many replicas as the cluster has nodes; fewer partitions start faster.
+        "offsets.topic.replication.factor": rf,
         "offsets.topic.num.partitions": "5",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min_isr,
         "transaction.state.log.num.partitions": "5",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "default.replication.factor": rf,
+        "min.insync.replicas": min_isr,
         "group.initial.rebalance.delay.ms": "0",
         # Must line up with the producers' max.request.size and consumers' fetch sizes.
         "message.max.bytes": "1048588",
         "log.retention.hours": "168",
     }
+    if replicas > 1:
+        # On loopback a dead node is certain after 3 s, not Kafka's default 9 s: its partitions get a
+        # new leader (and producers their acknowledgements) that much sooner.
+        props |= {"broker.heartbeat.interval.ms": "500", "broker.session.timeout.ms": "3000"}
+    return props
 
 
 @dataclass
@@ -214,6 +230,9 @@ class LocalBroker:
     experiments only, and says so loudly.
 
     Client-config files of every principal go to `clients_dir` (default `<home>/clients`).
+
+    A node of a cluster (`gdx.kafka_cluster`) sets `node_id`, the shared `voters` and `cluster_id`,
+    `replicas` (internal topics' replication) and `cluster_bootstrap` (what client files list).
     """
 
     home: Path
@@ -223,6 +242,11 @@ class LocalBroker:
     insecure_plaintext: bool = False
     clients_dir: Path | None = None
     tls_dir: Path | None = None
+    node_id: int = 1
+    voters: str | None = None
+    cluster_id: str | None = None
+    cluster_bootstrap: str | None = None
+    replicas: int = 1
 
     def __post_init__(self) -> None:
         self.clients_dir = Path(self.clients_dir) if self.clients_dir else self.home / "clients"
@@ -245,7 +269,8 @@ class LocalBroker:
         return self.tls_dir / "ca.pem"  # type: ignore[operator]
 
     def provisioner(self) -> Provisioner:
-        return Provisioner(self.bootstrap, self.clients_dir, str(self.ca_file))  # type: ignore[arg-type]
+        bootstrap = self.cluster_bootstrap or self.bootstrap
+        return Provisioner(bootstrap, self.clients_dir, str(self.ca_file))  # type: ignore[arg-type]
 
     def connection(self, principal: str = ADMIN) -> KafkaConnection:
         """How `principal` connects to this broker (its provisioned client file; plain if insecure)."""
@@ -296,8 +321,8 @@ class LocalBroker:
             return False
         if bool(state.get("insecure_plaintext")) != self.insecure_plaintext:
             return False  # running in the other mode: `start` restarts it as asked
-        try:
-            return answers(self.connection())
+        try:  # this node itself, not whichever node of a cluster answers first
+            return answers(self.connection().with_bootstrap(self.bootstrap))
         except KafkaConfigError:
             return False
 
@@ -321,7 +346,12 @@ class LocalBroker:
 
     def _write_config(self, admin_password: str | None = None) -> Path:
         props = {
-            **broker_base_props(f"1@127.0.0.1:{self.controller_port}", self.home / "data"),
+            **broker_base_props(
+                self.voters or f"{self.node_id}@127.0.0.1:{self.controller_port}",
+                self.home / "data",
+                node_id=self.node_id,
+                replicas=self.replicas,
+            ),
             **self._listener_props(admin_password),
         }
         config = self.home / "server.properties"
@@ -352,6 +382,15 @@ class LocalBroker:
         """Start the broker (a no-op if this one already runs) and wait until it answers."""
         if self.is_up():
             return self._read_state()["bootstrap"]  # type: ignore[index]
+        proc = self.launch(settings)
+        if not self.insecure_plaintext:
+            self.provisioner().refresh(all_known(self.clients_dir))  # a new port: same passwords
+        self.wait_ready(proc, timeout)
+        return self.bootstrap
+
+    def launch(self, settings: Settings | None = None, admin_password: str | None = None) -> subprocess.Popen:
+        """Format the storage on first use and start the JVM, without waiting for it to answer
+        (the nodes of a cluster start together: none answers before a quorum of them runs)."""
         if self.running_pid() is not None:
             self.stop()
         if port_in_use(self.port):
@@ -374,7 +413,6 @@ class LocalBroker:
                     f"the broker data under {self.home / 'data'} was formatted in insecure plaintext mode; "
                     "delete that folder to start it secure (its topics are lost)"
                 )
-        admin_password = None
         if self.insecure_plaintext:
             log.warning(
                 "INSECURE: starting the Kafka broker with an unauthenticated PLAINTEXT listener on %s and no "
@@ -382,11 +420,12 @@ class LocalBroker:
                 self.bootstrap,
             )
         else:
-            ensure_broker_tls(self.tls_dir)  # type: ignore[arg-type]
-            admin_password = self.provisioner().admin_password()
+            if admin_password is None:  # a cluster made both once, for all of its nodes
+                ensure_broker_tls(self.tls_dir)  # type: ignore[arg-type]
+                admin_password = self.provisioner().admin_password()
         config = self._write_config(admin_password)
         if not formatted.exists():
-            cluster_id = _cluster_id(self.home)
+            cluster_id = self.cluster_id or _cluster_id(self.home)
             args = ["format", "-t", cluster_id, "-c", str(config)]
             if admin_password is not None:
                 # KIP-900: the admin's credential is in the metadata log before the broker first
@@ -417,9 +456,11 @@ class LocalBroker:
                 }
             )
         )
-        if not self.insecure_plaintext:
-            self.provisioner().refresh(all_known(self.clients_dir))  # a new port: same passwords
-        probe = self.connection()
+        return proc
+
+    def wait_ready(self, proc: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> None:
+        """Wait until this node answers and serves consumer groups; stop it and raise if it does not."""
+        probe = self.connection().with_bootstrap(self.bootstrap)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -427,7 +468,7 @@ class LocalBroker:
                     f"the broker exited with code {proc.returncode} while starting.\n{self.log_tail()}"
                 )
             if answers(probe) and _group_coordinator_ready(probe):
-                return self.bootstrap
+                return
             time.sleep(0.3)
         self.stop()
         raise BrokerError(

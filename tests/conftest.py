@@ -166,6 +166,23 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
 
 
 @pytest.fixture(scope="session")
+def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """Three secured KRaft nodes (`gdx.kafka_cluster`, as `gdx kafka up --brokers 3` starts them),
+    every principal provisioned, the shipped contracts' ACLs applied. Started only for the tests
+    that ask for it (~40 s on a loaded 2-core box); `.broker` is the `LocalCluster`, whose
+    `.node(id)` a fault test kills and restarts."""
+    import time
+
+    from gdx.kafka_cluster import throwaway_cluster
+    from gdx.settings import Settings
+
+    started = time.monotonic()
+    with throwaway_cluster(tmp_path_factory.mktemp("kafka3"), Settings.from_env()) as cluster:
+        print(f"\nthree-broker cluster up in {time.monotonic() - started:.1f}s: {cluster.bootstrap}")
+        yield _with_shipped_acls(KafkaCluster(cluster.bootstrap, broker=cluster))
+
+
+@pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real S3-compatible server (S3Proxy from Maven Central, `gdx.s3_local`) on a free loopback
     port with its own generated credentials and one bucket; `.env(prefix)` points a lake at it."""

@@ -36,10 +36,11 @@ Headers = list[tuple[str, bytes]]
 
 @dataclass(frozen=True)
 class PublishOptions:
-    """Producer and topic settings; the defaults suit the local single-node broker."""
+    """Producer and topic settings; the defaults suit the local broker and the local three-node cluster."""
 
     partitions: int = DEFAULT_PARTITIONS
-    replication_factor: int = DEFAULT_REPLICATION
+    replication_factor: int | None = DEFAULT_REPLICATION
+    """None: 3 replicas and min.insync.replicas=2 on a cluster of 3+ brokers, else 1 (topics.replication_for)."""
     topic_config: Mapping[str, str] = field(default_factory=dict)
     create_topic: bool = True
     max_request_size: int = BROKER_MESSAGE_MAX_BYTES
