@@ -137,7 +137,13 @@ class LocalCluster:
             principals if principals is not None else all_principals(contracts_dir)
         )
 
+    insecure_plaintext = False  # the cluster runs secured only
+
     # -- lifecycle -------------------------------------------------------------------------------
+    def running_pid(self) -> int | None:
+        """The pid of one running node (any), else None: the single broker's interface."""
+        return next(iter(self.running().values()), None)
+
     def running(self) -> dict[int, int]:
         """node id → pid of each node whose JVM is alive."""
         return {n.node_id: pid for n in self.nodes if (pid := n.running_pid()) is not None}
@@ -255,3 +261,15 @@ def throwaway_cluster(root: Path, settings: Settings | None = None, size: int = 
         yield cluster
     finally:
         cluster.stop()
+
+
+def local_kafka(settings: Settings | None = None) -> LocalBroker | LocalCluster:
+    """What `gdx kafka up` left running: the cluster if any of its nodes runs, else the single broker."""
+    from gdx.kafka_local import default_broker
+
+    settings = settings or Settings.from_env()
+    if cluster_exists(settings):
+        cluster = default_cluster(settings)
+        if cluster.running():
+            return cluster
+    return default_broker(settings)

@@ -16,7 +16,7 @@ from gdx.cli.errors import fail
 
 def _broker() -> tuple[Any, Any]:
     """The running local broker (secure) and the settings; a CLI error otherwise."""
-    from gdx import kafka_local
+    from gdx import kafka_cluster
     from gdx.settings import Settings
 
     settings = Settings.from_env()
@@ -25,7 +25,7 @@ def _broker() -> tuple[Any, Any]:
             "an existing cluster is configured (KAFKA_BOOTSTRAP_SERVERS / GDX_KAFKA_CLIENT_CONFIG / "
             "GDX_KAFKA_CLIENTS_DIR): its credentials are managed there, not by `gdx agencies provision`"
         )
-    broker = kafka_local.default_broker(settings)
+    broker = kafka_cluster.local_kafka(settings)  # the single broker or the --brokers 3 cluster
     if broker.running_pid() is None:
         raise fail("the local Kafka broker is not running: start it with `gdx kafka up`")
     if broker.insecure_plaintext:
