@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import time
@@ -40,6 +41,8 @@ from gdx.security.principals import ADMIN, all_principals
 from gdx.security.provision import Provisioner, ProvisionResult
 from gdx.security.tls import ensure_broker_tls
 from gdx.settings import Settings
+
+log = logging.getLogger(__name__)
 
 CLUSTER_HEAP = "384m"  # three JVMs on a 2-core box next to the rest of the platform
 
@@ -199,7 +202,7 @@ class LocalCluster:
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient(self.connection().librdkafka())
+        admin = AdminClient({**self.connection().librdkafka(), "logger": log})
         seen: set[int] = set()
         while time.monotonic() < deadline:
             try:

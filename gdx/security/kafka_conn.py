@@ -252,9 +252,9 @@ def connection_for(principal: str, settings: Settings | None = None) -> KafkaCon
     path = client_file(local_clients_dir(settings), principal)
     if path.exists():
         return KafkaConnection.load(path, principal=principal)
-    from gdx.kafka_local import default_broker
+    from gdx.kafka_cluster import local_kafka
 
-    if default_broker(settings).running_pid() is None:
+    if local_kafka(settings).running_pid() is None:  # the single broker or the --brokers 3 cluster
         raise KafkaConfigError(
             "no Kafka connection is configured: start the local broker with `gdx kafka up`, or point the project "
             "at an existing cluster (KAFKA_BOOTSTRAP_SERVERS + KAFKA_SECURITY_PROTOCOL/KAFKA_SASL_*, "

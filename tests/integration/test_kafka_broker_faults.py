@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from gdx.events import canonical_json, headers_for, record_key
+from gdx.ingest.consumer import group_id
 from gdx.sample import valid_records
 from gdx.testing.wire import sealed
 from tests.integration.fault_matrix import reconcile, record
@@ -38,6 +39,12 @@ def _leader(cluster: Any, topic: str, partition: int = 0) -> tuple[int, list[int
     """(leader, replicas, in-sync replicas) of `topic`'s partition, from fresh cluster metadata."""
     meta = _admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[partition]
     return meta.leader, list(meta.replicas), list(meta.isrs)
+
+
+def _coordinator(cluster: Any, group: str) -> int:
+    """The node coordinating consumer group `group` (it holds the group's committed offsets)."""
+    admin = _admin(cluster)
+    return admin.describe_consumer_groups([group], request_timeout=10)[group].result().coordinator.id
 
 
 def _create_topic(cluster: Any, contract: Any) -> None:
@@ -226,6 +233,7 @@ def test_sigkill_leader_during_ingest(tmp_path, kafka_cluster3) -> None:
         time.sleep(0.05)
     before = landed()
     leader, _, _ = _leader(cluster, contract.topic)
+    coordinator = _coordinator(cluster, group_id(contract.id))
     pid = _kill(cluster, leader)
     killed_at = time.monotonic()
     running_at_kill = proc.poll() is None
@@ -249,7 +257,8 @@ def test_sigkill_leader_during_ingest(tmp_path, kafka_cluster3) -> None:
         "SIGKILL of the partition leader during ingest (3 brokers, RF 3, min ISR 2)",
         1,
         figures,
-        f"leader {leader} (pid {pid}) killed with {before}/{batches} batches in the ledger and the run going; "
+        f"leader {leader} (pid {pid}; group coordinator: node {coordinator}) killed with {before}/{batches} "
+        "batches in the ledger and the run going; "
         f"{how} {finished_at - killed_at:.1f}s after the kill; restarted node back in ISR after {rejoin_s:.1f}s",
     )
     assert figures.lost == 0 and figures.duplicated == 0, figures
