@@ -74,6 +74,7 @@ class KafkaCluster:
     broker: Any = None  # gdx.kafka_local.LocalBroker, None for an external cluster
     settings: Any = None  # gdx.settings.Settings of an external cluster
     acls: bool = ACLS_AVAILABLE
+    cli: Any = None  # kafka_cluster3: the `gdx kafka up --brokers 3` run (tests.integration.cluster_cli)
 
     def connection(self, principal: str) -> Any:
         if self.broker is not None:
@@ -167,19 +168,18 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
 
 @pytest.fixture(scope="session")
 def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
-    """Three secured KRaft nodes (`gdx.kafka_cluster`, as `gdx kafka up --brokers 3` starts them),
-    every principal provisioned, the shipped contracts' ACLs applied. Started only for the tests
-    that ask for it (~40 s on a loaded 2-core box); `.broker` is the `LocalCluster`, whose
-    `.node(id)` a fault test kills and restarts."""
-    import time
-
-    from gdx.kafka_cluster import throwaway_cluster
+    """Three secured KRaft nodes started by `gdx kafka up --brokers 3` itself (every principal
+    provisioned, the contracts' ACLs applied), stopped by `gdx kafka down`; only for the tests that
+    ask for it (40-90 s to start on a loaded 2-core box). `.broker` is the `LocalCluster`, whose
+    `.node(id)` a fault test kills and restarts; `.cli` the `gdx` run that started it."""
     from gdx.settings import Settings
+    from tests.integration.cluster_cli import cli_cluster
 
-    started = time.monotonic()
-    with throwaway_cluster(tmp_path_factory.mktemp("kafka3"), Settings.from_env()) as cluster:
-        print(f"\nthree-broker cluster up in {time.monotonic() - started:.1f}s: {cluster.bootstrap}")
-        yield _with_shipped_acls(KafkaCluster(cluster.bootstrap, broker=cluster))
+    if Settings.from_env().external_kafka:
+        pytest.skip("an existing cluster is configured: the three-broker tests start their own")
+    with cli_cluster(tmp_path_factory.mktemp("kafka3")) as started:
+        print(f"\nthree-broker cluster up in {started.seconds:.1f}s: {started.cluster.bootstrap}")
+        yield KafkaCluster(started.cluster.bootstrap, broker=started.cluster, cli=started)
 
 
 @pytest.fixture(scope="session")
