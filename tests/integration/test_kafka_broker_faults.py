@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from gdx.events import canonical_json, headers_for, record_key
+from gdx.ingest.config import IngestConfig
 from gdx.ingest.consumer import group_id
 from gdx.sample import valid_records
 from gdx.testing.wire import sealed
@@ -250,9 +251,9 @@ def test_sigkill_leader_during_ingest(tmp_path, kafka_cluster3) -> None:
         base = env.lake / "ledger" / contract.agency / contract.dataset
         return len(list(base.glob("*.parquet"))) if base.is_dir() else 0
 
-    # a long idle timeout: the run must wait through the leader's failover, not end early
-    proc = env.popen_cli("ingest", contract.id, "--batch-records", str(batch),
-                         extra_env={"GDX_INGEST_IDLE_TIMEOUT_S": "20"})  # fmt: skip
+    # the engine's own idle timeout (not the tests' 1 s): a failover that ends the run early shows as a rerun
+    idle = {"GDX_INGEST_IDLE_TIMEOUT_S": str(IngestConfig.idle_timeout_s)}
+    proc = env.popen_cli("ingest", contract.id, "--batch-records", str(batch), extra_env=idle)
     deadline = time.monotonic() + 240
     while landed() < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
