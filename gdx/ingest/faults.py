@@ -8,7 +8,7 @@ once.
 * `GDX_FAULT=random:<seed>[:<max>]` kills at the k-th `fault()` call of the run, whatever its
   point, k drawn from `seed` uniformly in 3..max (default 120; calls 1–2 are the run's start:
   `after_orphan_cleanup`, the first `after_consume`). A run that makes fewer calls is not killed.
-* `GDX_FAULT_TRACE=<file>` appends `<call> <point> <hit>` for every call *before* any kill, with
+* `GDX_FAULT_TRACE=<file>` appends `<call> <point> <hit> <unix time>` for every call *before* any kill, with
   one unbuffered `write(2)` on an O_APPEND descriptor: the line is in the kernel when SIGKILL
   arrives (SIGKILL loses user-space buffers, never completed writes), so the test reads where the
   process died. (Not fsynced: a power loss is not what these tests simulate.)
@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import time
 
 POINTS = (
     "after_consume",
@@ -82,7 +83,7 @@ def _reached(point: str) -> None:
     _calls += 1
     hit = _hits[point] = _hits.get(point, 0) + 1
     if _TRACE is not None:
-        os.write(_TRACE, f"{_calls} {point} {hit}\n".encode())
+        os.write(_TRACE, f"{_calls} {point} {hit} {time.time():.3f}\n".encode())
     if _FAULT is None:
         return
     named, n = _FAULT
@@ -95,7 +96,7 @@ def read_trace(path: str) -> list[tuple[int, str, int]]:
     out = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            call, point, hit = line.split()
+            call, point, hit = line.split()[:3]
             out.append((int(call), point, int(hit)))
     return out
 
