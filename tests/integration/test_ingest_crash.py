@@ -163,7 +163,9 @@ def test_sigkill_at_random_moments(zygote_env) -> None:
         spec = f"random:{seed}:16"  # within the first batch or two: ~1 s unloaded
         status, trace, log = zygote.run("ingest", contract.id, spec, batch=40)
         assert status["signal"] == signal.SIGKILL or status["exit"] == 0, log[-2000:]
-        assert status["signal"] == signal.SIGKILL, f"{spec}: ran to the end, the topic is used up ({log[-500:]})"
+        assert status["signal"] == signal.SIGKILL, (
+            f"{spec}: ran to the end, the topic is used up ({log[-500:]})"
+        )
         k = faults._parse(spec)[1]
         assert trace[-1][0] == k, f"{spec}: killed at call {trace[-1]}, drawn {k}"
         if any(point not in BEFORE_FIRST_BATCH for _, point, _ in trace):

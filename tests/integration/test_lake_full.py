@@ -24,7 +24,7 @@ from gdx.sample import valid_records
 from tests.integration import fault_matrix
 from tests.integration.ingest_fixtures import assert_exact, ledger_rows, make_env, publish
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # measured 146 + 206 s on a 2-core box at load ~11
 
 N = 3000
 BATCH = "500"
