@@ -6,9 +6,8 @@ Kafka clients, lock and files, and a real SIGKILL ends it; only the import is sh
 partition workers of `gdx.ingest.runner` share it). One JSON line answers each command:
 `{"signal": <n or null>, "exit": <code or null>, "seconds": <wall time>}`.
 
-It exists because interpreter start + GX import dominate a kill (measured ~6 s of a ~7 s
-`gdx ingest` run that dies in its first batches): forked, a kill costs well under a second, so
-the matrix can afford every crash point and 50+ random points."""
+It exists because interpreter start + GX import (~5 s, `gdx.ingest.gate`) would otherwise be
+paid by every one of the 70+ kills of the matrix; forked, a kill pays only the protocol itself."""
 
 from __future__ import annotations
 
