@@ -27,6 +27,8 @@ def _run_table(summary: Any) -> None:
     table.add_row("read", f"{summary.rows_in:,}")
     table.add_row("landed (bronze)", f"{summary.rows_landed:,}", style="green")
     table.add_row("quarantined", f"{summary.rows_quarantined:,}", style="yellow" if summary.rows_quarantined else None)
+    if summary.rows_disputed:
+        table.add_row("  disputed (GX ≠ cross-check): needs attention", f"{summary.rows_disputed:,}", style="red")
     for rule, n in summary.quarantined_by_rule.most_common(10):
         table.add_row(f"  {rule}", f"{n:,}", style="yellow")
     table.add_row("batches (partition ranges)", f"{len(summary.batches):,}")
@@ -131,8 +133,15 @@ def register(app: typer.Typer) -> None:
         bootstrap_servers: Annotated[str | None, typer.Option("--bootstrap-servers", help=BOOTSTRAP_HELP)] = None,
         client_config: Annotated[Path | None, typer.Option("--client-config", help=CLIENT_CONFIG_HELP)] = None,
         no_lag: Annotated[bool, typer.Option("--no-lag", help="Do not ask the broker for consumer lag.")] = False,
+        ack_disputes: Annotated[
+            bool,
+            typer.Option("--ack-disputes", help="Acknowledge the dataset's disputed rows (gate.disagreement): they stay quarantined."),
+        ] = False,
     ) -> None:
-        """Per dataset: consumer lag, last landed batch, rows landed/quarantined, share valid, freshness."""
+        """Per dataset: consumer lag, last landed batch, rows landed/quarantined, share valid, freshness.
+
+        Exits 4 when a dataset needs attention: rows quarantined as gate.disagreement (GX and the
+        cross-check disagreed) that are neither replayed nor acknowledged (--ack-disputes)."""
         from datetime import UTC, datetime
 
         from rich.console import Console
@@ -140,7 +149,7 @@ def register(app: typer.Typer) -> None:
 
         from gdx.contracts.model import ContractError, load_all
         from gdx.ingest.lakefs import Lake
-        from gdx.ingest.status import dataset_status
+        from gdx.ingest.status import acknowledge_disputes, dataset_status
         from gdx.settings import Settings
 
         settings = Settings.from_env()
@@ -160,9 +169,15 @@ def register(app: typer.Typer) -> None:
             except typer.Exit:
                 conn = None  # no broker: the lake still answers everything but the lag
         lake = Lake(settings.lake_root)
+        if ack_disputes:
+            if not contract_id:
+                raise fail("--ack-disputes needs one CONTRACT_ID")
+            acked = acknowledge_disputes(lake, chosen[0])
+            typer.echo(f"{contract_id}: acknowledged disputed rows of {len(acked)} batch(es): {', '.join(acked) or '—'}")
         now = datetime.now(UTC)
+        attention: list[str] = []
         table = Table(title=f"GDX ingestion status — lake {settings.lake_root}")
-        for col in ("dataset", "lag", "last landed batch", "landed", "quarantined", "valid", "freshness (SLA)"):
+        for col in ("dataset", "lag", "last landed batch", "landed", "quarantined", "valid", "freshness (SLA)", "attention"):
             table.add_column(col, justify="right" if col in ("lag", "landed", "quarantined", "valid") else "left")
         for contract in chosen:
             s = dataset_status(lake, contract, conn)
@@ -179,8 +194,19 @@ def register(app: typer.Typer) -> None:
                 f"{s.rows_quarantined:,}",
                 "—" if s.share_valid is None else f"{s.share_valid:.2%}",
                 f"[{style}]{freshness}[/{style}]" if style else freshness,
+                f"[red]{s.disputed_outstanding:,} disputed rows[/red]" if s.needs_attention else "—",
             )
+            if s.needs_attention:
+                attention.append(
+                    f"{contract.id}: {s.disputed_outstanding:,} row(s) quarantined as gate.disagreement "
+                    f"(GX and the cross-check disagree) in {', '.join(s.disputed_batches[:5])}: fix the gate, then "
+                    f"`gdx replay {contract.id} --from-quarantine`, or `gdx status {contract.id} --ack-disputes`"
+                )
         Console().print(table)
+        if attention:
+            for line in attention:
+                typer.echo(f"needs attention: {line}", err=True)
+            raise typer.Exit(4)
 
 
 def _age(delta: Any) -> str:

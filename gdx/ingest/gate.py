@@ -8,9 +8,17 @@ coordinates and no value (personal data included) enters a result. The `_rule_*`
 asserts are computed first (`gdx.ingest.rules`).
 
 Before trusting GX, the gate compares each expectation's unexpected rows, count and success with
-an independent pyarrow prediction (`gdx.ingest.predict`); any difference raises `GateDisagreement`
-and nothing of the batch lands. Results are reduced to statistics (`CheckStat`) before anything
-is logged or stored.
+an independent pyarrow prediction (`gdx.ingest.predict`). A row flagged by only one side is *in
+dispute*: it is quarantined under `gate.disagreement` (`DISAGREEMENT`) with both verdicts in the
+reason, the other rows land, and the run is marked for attention (an ERROR log line per batch,
+`rows_disputed` in the ledger, `gdx status` non-zero). A disagreement that names no rows — GX
+counts unexpected rows without identifying them, returns no result for a check, or reports
+another success flag or count for the same rows — disputes every candidate row of the batch for
+that check: the gate cannot tell which rows it concerns, landing any of them would trust a verdict
+that failed its cross-check, and raising would fail the same batch on every retry (the dataset
+blocked for good). Quarantined, they are kept and replayable (`gdx replay --from-quarantine`)
+once the gate is fixed. GX *raising* stays a `GateError` (nothing lands: it is not a verdict).
+Results are reduced to statistics (`CheckStat`) before anything is logged or stored.
 
 Frame dtypes are chosen for GX's vectorised pandas paths: strings as pandas' Arrow-backed `str`,
 numbers as float64/int64 (nullable extension dtypes send GX's between-check through a per-value
@@ -58,8 +66,12 @@ class GateError(RuntimeError):
     """The gate could not decide (GX raised, or the suite cannot be cross-checked)."""
 
 
-class GateDisagreement(GateError):
-    """GX and the independent prediction disagree about which rows fail: nothing lands."""
+DISAGREEMENT = "gate.disagreement"
+"""Rule id of rows whose GX verdict and independent prediction differ (quarantined for review)."""
+
+
+def _verdict(failed: bool) -> str:
+    return "fail" if failed else "pass"
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,10 @@ class GateResult:
     successful: int = 0
     ran: bool = False
     duration_s: float = 0.0
+    disputed: int = 0
+    """Rows quarantined under `gate.disagreement` (distinct rows)."""
+    disputes: list[str] = field(default_factory=list)
+    """One line per disputed check: what GX and the prediction said (no values)."""
 
 
 _GX: dict[str, Any] = {}
@@ -202,9 +218,9 @@ class Gate:
         del df, batch
         result.ran = True
         seen: set[str] = set()
-        problems: list[str] = []
         by_check = {e["meta"]["gdx_check"]: e for e in self.expectations}
         gx_failing: dict[str, np.ndarray] = {}
+        disputed: dict[str, dict[int, str]] = {}  # check → candidate position → reason
         for r in validation.results:
             meta = r.expectation_config.meta or {}
             check = meta.get("gdx_check")
@@ -221,22 +237,37 @@ class Gate:
             rows = _index_rows(res.get("unexpected_index_list"))
             pred = predictions[check]
             pred_idx = np.flatnonzero(pred.unexpected)
-            pred_rows = set(zip(partitions[pred_idx].tolist(), offsets[pred_idx].tolist(), strict=True))
             count = res.get("unexpected_count")
-            if "unexpected_index_list" not in res and count:
-                problems.append(f"{check}: GX reported {count} unexpected rows without identifying them")
-            elif rows != pred_rows:
-                only_gx = sorted(rows - pred_rows)[:5]
-                only_pred = sorted(pred_rows - rows)[:5]
-                problems.append(
-                    f"{check}: GX flags {len(rows)} rows, prediction {len(pred_rows)}; "
-                    f"only GX (partition, offset): {only_gx}; only predicted: {only_pred}"
-                )
-            elif count is not None and count != len(rows):
-                problems.append(f"{check}: GX unexpected_count {count} != {len(rows)} identified rows")
-            if bool(r.success) != pred.success:
-                problems.append(f"{check}: GX success={r.success}, predicted {pred.success}")
             gx_failing[check] = pred_idx
+            if "unexpected_index_list" not in res and count:
+                whole = f"GX reported {count} unexpected rows without identifying them, prediction flags {len(pred_idx)}"
+            else:
+                whole = None
+                pred_rows = set(zip(partitions[pred_idx].tolist(), offsets[pred_idx].tolist(), strict=True))
+                if rows != pred_rows:
+                    # flagged by both: agreed failures; flagged by one side only: in dispute
+                    both = np.asarray(sorted(_positions(partitions, offsets, rows & pred_rows).values()), dtype=np.int64)
+                    gx_failing[check] = both
+                    only_gx = _positions(partitions, offsets, rows - pred_rows)
+                    only_pred = _positions(partitions, offsets, pred_rows - rows)
+                    verdicts = dict.fromkeys(only_gx.values(), _dispute_reason(check, gx_fail=True))
+                    verdicts.update(dict.fromkeys(only_pred.values(), _dispute_reason(check, gx_fail=False)))
+                    unknown = len(rows - pred_rows) - len(only_gx)
+                    if unknown:  # GX named coordinates that are not in the batch: nothing to match
+                        whole = f"GX flags {unknown} row(s) at coordinates not in the batch"
+                    else:
+                        disputed[check] = verdicts
+                        result.disputes.append(
+                            f"{check}: GX flags {len(rows)} rows, prediction {len(pred_rows)}; only GX "
+                            f"(partition, offset): {sorted(rows - pred_rows)[:5]}; only predicted: {sorted(pred_rows - rows)[:5]}"
+                        )
+                elif count is not None and count != len(rows):
+                    whole = f"GX unexpected_count {count} != {len(rows)} identified rows (prediction agrees on the rows)"
+                elif bool(r.success) != pred.success:
+                    whole = f"GX success={r.success}, prediction success={pred.success} (same {len(rows)} rows flagged)"
+            if whole is not None:
+                disputed[check] = dict.fromkeys(range(n), _whole_reason(check, whole))
+                result.disputes.append(f"{check}: {whole} — every candidate row of the batch is held")
             result.checks.append(
                 CheckStat(
                     check=check,
@@ -247,19 +278,21 @@ class Gate:
                     unexpected_count=int(count or 0),
                 )
             )
-        missing = set(by_check) - seen
-        if missing:
-            problems.append(f"GX returned no result for {sorted(missing)}")
-        if problems:
-            raise GateDisagreement(
-                f"{self.contract.id}: Great Expectations and the pre-checks disagree — nothing of this batch "
-                "lands: " + "; ".join(problems)
-            )
+        for check in sorted(set(by_check) - seen, key=self.checks.index):
+            whole = "GX returned no result for this check"
+            disputed[check] = dict.fromkeys(range(n), _whole_reason(check, whole))
+            result.disputes.append(f"{check}: {whole} — every candidate row of the batch is held")
         stats = validation.statistics
-        result.success = bool(validation.success)
+        result.success = bool(validation.success) and not disputed
         result.evaluated = int(stats.get("evaluated_expectations", 0))
         result.successful = int(stats.get("successful_expectations", 0))
-        # First failing expectation per row, in suite order (what the quarantine records).
+        # A dispute comes first (it is what an operator must look at), then the first failing
+        # expectation per row in suite order; the others are counted in `extra`.
+        for check in self.checks:
+            e = by_check[check]
+            for pos, reason in disputed.get(check, {}).items():
+                _put(result, pos, Failure(DISAGREEMENT, e["meta"].get("column"), reason, stage="gate"))
+        result.disputed = len(result.failures)
         for check in self.checks:
             idx = gx_failing.get(check)
             if idx is None or not len(idx):
@@ -267,12 +300,42 @@ class Gate:
             e = by_check[check]
             failure = Failure(check, e["meta"].get("column"), e.get("description") or check, stage="gate")
             for i in idx.tolist():
-                if i in result.failures:
-                    result.extra[i] = result.extra.get(i, 0) + 1
-                else:
-                    result.failures[i] = failure
+                _put(result, i, failure)
+        if result.disputes:
+            log.error(
+                "%s: Great Expectations and the independent prediction disagree on %d row(s) of this batch: "
+                "quarantined as %s for review (the others land). %s. Fix the gate or the predictor, then "
+                "`gdx replay %s --from-quarantine`.",
+                self.contract.id, result.disputed, DISAGREEMENT, "; ".join(result.disputes)[:2000], self.contract.id,
+            )  # fmt: skip
         result.duration_s = time.perf_counter() - started
         return result
+
+
+def _put(result: GateResult, pos: int, failure: Failure) -> None:
+    if pos in result.failures:
+        result.extra[pos] = result.extra.get(pos, 0) + 1
+    else:
+        result.failures[pos] = failure
+
+
+def _positions(partitions: np.ndarray, offsets: np.ndarray, rows: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Candidate position of each (partition, offset) in `rows` that is in the batch."""
+    if not rows:
+        return {}
+    where = {(int(p), int(o)): i for i, (p, o) in enumerate(zip(partitions.tolist(), offsets.tolist(), strict=True))}
+    return {key: where[key] for key in rows if key in where}
+
+
+def _dispute_reason(check: str, *, gx_fail: bool) -> str:
+    return (
+        f"{check}: Great Expectations says {_verdict(gx_fail)}, the independent prediction says "
+        f"{_verdict(not gx_fail)} — verdicts disagree, held for review"
+    )
+
+
+def _whole_reason(check: str, what: str) -> str:
+    return f"{check}: {what}; the disagreement names no rows, so every row of the batch is held for review"
 
 
 def _index_rows(index_list: Any) -> set[tuple[int, int]]:

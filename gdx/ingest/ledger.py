@@ -34,6 +34,7 @@ COLUMNS = (
     "first_offset", "last_offset", "rows_in", "rows_landed", "rows_quarantined", "gx_success",
     "gx_evaluated_expectations", "gx_successful_expectations", "started_at", "finished_at",
     "duration_s", "bronze_path", "quarantine_path",
+    "rows_disputed",  # of rows_quarantined: GX and the cross-check disagreed (absent in older files: 0)
 )  # fmt: skip
 
 
@@ -54,6 +55,7 @@ def schema() -> pa.Schema:
         "started_at": ts,
         "finished_at": ts,
         "duration_s": pa.float64(),
+        "rows_disputed": pa.int64(),
     }
     return pa.schema([pa.field(name, types.get(name, pa.string())) for name in COLUMNS])
 
@@ -80,6 +82,7 @@ class LedgerEntry:
     duration_s: float
     bronze_path: str | None
     quarantine_path: str | None
+    rows_disputed: int = 0
 
     def __post_init__(self) -> None:
         if self.rows_in != self.rows_landed + self.rows_quarantined:

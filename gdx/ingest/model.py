@@ -44,7 +44,8 @@ class RawBatch:
 @dataclass(frozen=True)
 class Failure:
     """Why a record is quarantined: a rule id (`<property>.<check>`, `rule.<id>`, `message.*`,
-    `header.*`, `record.*`), the column it concerns and a reason that never quotes the value."""
+    `header.*`, `record.*`, `gate.disagreement`), the column it concerns and a reason that never
+    quotes the value."""
 
     rule_id: str
     column: str | None

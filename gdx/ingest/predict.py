@@ -1,8 +1,9 @@
 """What the GX suite should find, computed independently with pyarrow compute.
 
 The gate (`gdx.ingest.gate`) runs the real GX suite and compares, expectation by expectation, the
-rows GX reports unexpected with the rows predicted here. Any difference stops the batch: a fast
-gate that is silently wrong is worse than a failed task. The semantics follow GX 1.24 on pandas:
+rows GX reports unexpected with the rows predicted here. A row they disagree about never lands
+on either verdict: it is quarantined as `gate.disagreement` and the run is flagged for attention
+(a fast gate that is silently wrong is worse than a held row). The semantics follow GX 1.24 on pandas:
 map expectations ignore nulls (except not-null), regexes are Python `re.search`, lengths are code
 points, bounds are inclusive unless `strict_*`, uniqueness flags every copy of a duplicate.
 """

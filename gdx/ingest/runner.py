@@ -80,6 +80,8 @@ class RunSummary:
     rows_in: int = 0
     rows_landed: int = 0
     rows_quarantined: int = 0
+    rows_disputed: int = 0
+    """Of rows_quarantined: held as gate.disagreement (GX and the cross-check disagreed): needs attention."""
     batches: list[BatchSummary] = field(default_factory=list)
     quarantined_by_rule: Counter[str] = field(default_factory=Counter)
     gx_evaluated: int = 0
@@ -190,6 +192,9 @@ def run_ingest(
         if workers > 1:
             _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, conn, summary)
     summary.duration_s = time.perf_counter() - started
+    if summary.rows_disputed:
+        log.error("%s: %d row(s) quarantined as gate.disagreement in this run need attention (gdx status)",
+                  contract.id, summary.rows_disputed)  # fmt: skip
     log.info(
         "%s: %d records in %d batch(es), %d landed, %d quarantined (%s), %.0f records/s",
         contract.id, summary.rows_in, len(summary.batches), summary.rows_landed, summary.rows_quarantined,
@@ -329,6 +334,7 @@ def _merge(into: RunSummary, part: RunSummary) -> None:
     into.rows_in += part.rows_in
     into.rows_landed += part.rows_landed
     into.rows_quarantined += part.rows_quarantined
+    into.rows_disputed += part.rows_disputed
     into.batches += part.batches
     into.quarantined_by_rule.update(part.quarantined_by_rule)
     into.gx_evaluated += part.gx_evaluated
@@ -385,6 +391,7 @@ def _land_batch(
     summary.rows_in += validated.n
     summary.rows_landed += validated.rows_landed
     summary.rows_quarantined += validated.rows_quarantined
+    summary.rows_disputed += validated.disputed()
     summary.quarantined_by_rule.update(f.rule_id for f in validated.failures.values())
     summary.next_offsets.update(next_offsets)
     for name, entry in entries:
@@ -500,6 +507,7 @@ def write_batch_files(
                     rows_quarantined=len(failed), gx_success=gate.success, gx_evaluated_expectations=gate.evaluated,
                     gx_successful_expectations=gate.successful, started_at=batch_started, finished_at=batch_started,
                     duration_s=0.0, bronze_path=bronze_rel, quarantine_path=quarantine_rel,
+                    rows_disputed=validated.disputed(failed),
                 ),  # fmt: skip
             )
         )

@@ -63,6 +63,13 @@ class Validated:
     def rows_quarantined(self) -> int:
         return len(self.failures)
 
+    def disputed(self, rows: np.ndarray | None = None) -> int:
+        """Quarantined rows (of `rows`, default all) whose GX verdict and prediction disagree."""
+        from gdx.ingest.gate import DISAGREEMENT
+
+        chosen = self.failures if rows is None else {int(i): self.failures[int(i)] for i in rows}
+        return sum(1 for f in chosen.values() if f.rule_id == DISAGREEMENT)
+
 
 class Validator:
     def __init__(
