@@ -2,7 +2,9 @@
 
 The points are the seams of the landing protocol (see `gdx.ingest.runner`): a test kills the
 ingestion at one of them, re-runs it and checks the lake holds every published record exactly
-once. `@<n>` kills on the n-th time the point is reached (default: the first). Unset, `fault()`
+once. `@<n>` kills on the n-th time the point is reached (default: the first).
+`GDX_FAULT_SIGNAL=STOP` stops the process there instead (SIGSTOP): the lease tests freeze a run
+mid-batch, let its lease expire, and wake it with SIGCONT. Unset, `fault()`
 is one global lookup and a comparison: no measurable cost on the hot path.
 """
 
@@ -46,7 +48,7 @@ def fault(point: str) -> None:
         return
     _hits[point] = _hits.get(point, 0) + 1
     if _hits[point] == _FAULT[1]:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), getattr(signal, "SIG" + os.environ.get("GDX_FAULT_SIGNAL", "KILL")))
 
 
 def reload() -> None:
