@@ -7,9 +7,9 @@ Durable, atomic Parquet writes — the landing protocol's building block:
   Temp names start with "." and end in ".tmp", so Hive-style readers and `*.parquet` globs skip them.
 * S3 (or any non-local pyarrow filesystem): an object becomes visible only when its upload
   completes, so the file is written straight to its final key; there is no rename (S3 "rename" is
-  copy + delete and not atomic). S3 has no locks either: `GDX_LAKE_ROOT=s3://…` requires a single
-  writer per dataset guaranteed outside GDX (one Airflow pool slot / `max_active_runs=1`), see
-  `gdx.ingest.locking`.
+  copy + delete and not atomic). One writer per dataset, on any host, is the lake lease's job
+  (`gdx.ingest.lease`): while a run holds it, `Lake.fence` checks its fencing token before every
+  write becomes visible and before every deletion.
 """
 
 from __future__ import annotations

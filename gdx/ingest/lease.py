@@ -189,6 +189,14 @@ class _LocalStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(token))
 
+    def remove_stale_temps(self, older_than_s: float = 600.0) -> None:
+        """Temp files of creators that crashed before their link (a live creator's is seconds old)."""
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.folder):
+                if entry.name.endswith(".tmp") and time.time() - entry.stat().st_mtime > older_than_s:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+
 
 _clients: dict[tuple[Any, ...], Any] = {}
 
@@ -285,6 +293,9 @@ class _S3Store:
     def delete(self, token: int) -> None:
         s3_client().delete_object(Bucket=self.bucket, Key=self._key(token))
 
+    def remove_stale_temps(self) -> None:
+        """Nothing to do: an S3 object appears whole or not at all."""
+
 
 def _store(lake: Lake, contract_id: str) -> _LocalStore | _S3Store:
     folder = lake.abs(f"{LEASES}/{contract_id}")
@@ -379,6 +390,7 @@ class DatasetLease:
         for old in self.store.tokens():
             if old < self.token - KEEP_PREDECESSORS:
                 self.store.delete(old)
+        self.store.remove_stale_temps()
 
     # fencing -----------------------------------------------------------------------------------
     def check(self, action: str = "write", rel: str = "") -> None:

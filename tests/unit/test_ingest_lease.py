@@ -188,3 +188,11 @@ def test_dead_run_of_this_host_and_state_folder_is_taken_over_at_once(lake: Lake
     with pytest.raises(LeaseHeld):
         with dataset_guard(lake, tmp_path / "elsewhere", CID, 0.5):
             pass
+
+
+def test_old_tenures_are_pruned_and_the_token_still_grows(lake: Lake, tmp_path: Path) -> None:
+    for _ in range(6):
+        DatasetLease(lake, CID, tmp_path / "host-a", ttl_s=30).acquire(1).release()
+    lease = DatasetLease(lake, CID, tmp_path / "host-b", ttl_s=30).acquire(1)
+    assert lease.token == 7 and lease.store.tokens() == [4, 5, 6, 7]
+    lease.release()
