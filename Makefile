@@ -70,8 +70,9 @@ bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (write
 serve: install ## Serve the open-data catalog API and governor dashboard
 	$(BIN)/gdx serve
 
-airflow-db: $(STAMP) ## Create/upgrade the local Airflow metadata DB (SQLite)
+airflow-db: $(STAMP) ## Create/upgrade the local Airflow metadata DB (SQLite) and its ingest pools
 	$(BIN)/airflow db migrate
+	$(BIN)/airflow pools import dags/ingest_pools.json
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package index)
 	@[ -x $(BIN)/uv ] || $(MAKE) install

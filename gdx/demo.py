@@ -95,6 +95,7 @@ def _bin(name: str) -> str:
 def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
     """Run every stage; raises `DemoError` at the first failure."""
     from gdx.contracts import load_all
+    from gdx.contracts.exporters.dag import POOLS_PATH
     from gdx.producer import produce_file
     from gdx.sample import default_name, generate
     from gdx.security.kafka_conn import connection_for
@@ -115,6 +116,8 @@ def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
 
     t = time.monotonic()
     _run("airflow db migrate", [_bin("airflow"), "db", "migrate"], env)
+    # each ingest task runs in its dataset's one-slot pool, which Airflow 3 requires to exist
+    _run("airflow pools import", [_bin("airflow"), "pools", "import", str(REPO_ROOT / POOLS_PATH)], env)
     stage("airflow metadata", t, f"SQLite under {env['AIRFLOW_HOME']}")
 
     contracts = {cid: c for cid, c in load_all(settings.contracts_dir).items() if not c.is_seed}

@@ -209,6 +209,13 @@ def airflow_db() -> Path:
         env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    pools = subprocess.run(  # the one-slot ingest pools, as `make airflow-db` and the demo create them
+        [sys.executable, "-m", "airflow", "pools", "import", str(REPO_ROOT / "dags" / "ingest_pools.json")],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert pools.returncode == 0, pools.stdout[-2000:] + pools.stderr[-2000:]
     return AIRFLOW_TEST_HOME
 
 

@@ -70,6 +70,7 @@ def register(app: typer.Typer) -> None:
 
         Connects as the ingestion principal gdx-ingest (or the identity of --client-config)."""
         from gdx.ingest.gate import GateError
+        from gdx.ingest.lease import Fenced
         from gdx.ingest.locking import LockTimeout
         from gdx.ingest.runner import IngestError, run_ingest
 
@@ -82,7 +83,7 @@ def register(app: typer.Typer) -> None:
         )
         try:
             summary = run_ingest(contract_id, connection=conn, config=config)
-        except (IngestError, LockTimeout) as exc:
+        except (IngestError, LockTimeout, Fenced) as exc:
             raise fail(str(exc)) from None
         except GateError as exc:
             raise fail(f"validation gate stopped the batch (nothing of it landed): {exc}", code=3) from None
@@ -103,6 +104,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from gdx.ingest.gate import GateError
+        from gdx.ingest.lease import Fenced
         from gdx.ingest.locking import LockTimeout
         from gdx.ingest.replay import run_replay
         from gdx.ingest.runner import IngestError
@@ -111,7 +113,7 @@ def register(app: typer.Typer) -> None:
             raise fail("say where to replay from: --from-quarantine")
         try:
             summary = run_replay(contract_id, batch)
-        except (IngestError, LockTimeout, GateError) as exc:
+        except (IngestError, LockTimeout, Fenced, GateError) as exc:
             raise fail(str(exc)) from None
         table = Table(title=f"replay {contract_id} from quarantine")
         table.add_column("")

@@ -2,7 +2,7 @@
 
 Artefacts (docs/conventions.md): `contracts/_generated/<agency>/<dataset>/{jsonschema,gx_suite,
 arrow_schema,catalog}.json`, `dbt_project/models/staging/<agency>/_<agency>__sources.yml`,
-`dags/ingest_<agency>__<dataset>.py`, plus `dbt_project/seeds/ref_provinces.csv`, a copy of the
+`dags/ingest_<agency>__<dataset>.py` and their one-slot pools `dags/ingest_pools.json`, plus `dbt_project/seeds/ref_provinces.csv`, a copy of the
 package's `gdx/reference/th_provinces.csv` (one source for adapters and dbt). Generated files
 that no contract produces any more (a deleted contract, a bumped major) are removed by
 `generate()` and reported as extra by `generate(check=True)`.
@@ -23,6 +23,7 @@ OWNED_GLOBS = (
     "contracts/_generated/*/*/*.json",
     "dbt_project/models/staging/*/_*__sources.yml",
     "dags/ingest_*.py",
+    "dags/ingest_pools.json",
 )
 
 

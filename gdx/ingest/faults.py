@@ -15,6 +15,8 @@ once.
 
 Unset, `fault()` is one global lookup and a test: no measurable cost on the hot path. Other
 modules add their seams to `POINTS` (a tuple: `GDX_FAULT` names are checked against it).
+`GDX_FAULT_SIGNAL=STOP` stops the process at the selected call instead of killing it (SIGSTOP):
+the lease tests freeze a run mid-batch, let its lease expire, and wake it with SIGCONT.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def _reached(point: str) -> None:
         return
     named, n = _FAULT
     if (named is None and _calls == n) or (named == point and hit == n):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), getattr(signal, "SIG" + os.environ.get("GDX_FAULT_SIGNAL", "KILL")))
 
 
 def read_trace(path: str) -> list[tuple[int, str, int]]:

@@ -7,9 +7,9 @@ Durable, atomic Parquet writes — the landing protocol's building block:
   Temp names start with "." and end in ".tmp", so Hive-style readers and `*.parquet` globs skip them.
 * S3 (or any non-local pyarrow filesystem): an object becomes visible only when its upload
   completes, so the file is written straight to its final key; there is no rename (S3 "rename" is
-  copy + delete and not atomic). S3 has no locks either: `GDX_LAKE_ROOT=s3://…` requires a single
-  writer per dataset guaranteed outside GDX (one Airflow pool slot / `max_active_runs=1`), see
-  `gdx.ingest.locking`.
+  copy + delete and not atomic). One writer per dataset, on any host, is the lake lease's job
+  (`gdx.ingest.lease`): while a run holds it, `Lake.fence` checks its fencing token before every
+  write becomes visible and before every deletion.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from gdx.ingest.faults import fault
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
     import pyarrow.fs as pafs
 
@@ -35,11 +37,20 @@ class LakeFile:
 class Lake:
     """Relative-path access to the lake root, whatever filesystem it is on."""
 
+    fence: Callable[[str, str], None] | None = None
+    """Called as `fence(action, rel)` right before a write becomes visible or a file is deleted;
+    raises to refuse it. Set while a run holds the dataset's lake lease (`gdx.ingest.lease`)."""
+
     def __init__(self, root: str) -> None:
         import pyarrow.fs as pafs
 
         self.uri = root
-        if "://" in root and not root.startswith("file://"):
+        if root.startswith("s3://"):
+            fs, base = _s3_filesystem(), root.removeprefix("s3://")
+            if not base.split("/", 1)[0]:
+                raise ValueError(f"GDX_LAKE_ROOT={root!r} names no bucket: use s3://<bucket>/<prefix>")
+            self.local = False
+        elif "://" in root and not root.startswith("file://"):
             fs, base = pafs.FileSystem.from_uri(root)
             self.local = False
         else:
@@ -86,18 +97,38 @@ class Lake:
 
     # -- writes -------------------------------------------------------------------------------
     def delete(self, rel: str) -> None:
+        if self.fence is not None:
+            self.fence("delete", rel)
         try:
             self.fs.delete_file(self.abs(rel))
         except FileNotFoundError:
             pass
 
-    def write_parquet(self, rel: str, table: pa.Table, zstd_level: int = 3) -> None:
-        """Durably and atomically write `table` at `rel` (replacing any file there)."""
+    def write_parquet(self, rel: str, table: pa.Table, zstd_level: int = 3, exclusive: bool = False) -> None:
+        """Durably and atomically write `table` at `rel` (replacing any file there).
+
+        `exclusive` (a commit point: the ledger): never replace; if `rel` exists, raise
+        `gdx.ingest.lease.Fenced` — another run committed it. Local: `link` instead of `rename`
+        (fails if the name exists); S3: a PutObject with `If-None-Match: *`."""
         import pyarrow.parquet as pq
 
         target = self.abs(rel)
         folder, name = target.rsplit("/", 1)
         if not self.local:
+            if self.fence is not None:
+                self.fence("write", rel)
+            if exclusive and self.fs.type_name == "s3":
+                from gdx.ingest.lease import s3_create_exclusive
+
+                sink = pa_buffer()
+                pq.write_table(table, sink, compression="zstd", compression_level=zstd_level)
+                fault("after_temp_write")
+                if not s3_create_exclusive(target, sink.getvalue().to_pybytes()):
+                    _already_committed(rel)
+                fault("after_rename")
+                return
+            if exclusive and self.exists(rel):  # no conditional create on this filesystem: best effort
+                _already_committed(rel)
             self.fs.create_dir(folder, recursive=True)
             with self.fs.open_output_stream(target) as out:
                 pq.write_table(table, out, compression="zstd", compression_level=zstd_level)
@@ -112,7 +143,16 @@ class Lake:
                 fh.flush()
                 os.fsync(fh.fileno())
             fault("after_temp_write")
-            os.replace(tmp, target)
+            if self.fence is not None:
+                self.fence("write", rel)
+            if exclusive:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    _already_committed(rel)
+                os.unlink(tmp)
+            else:
+                os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -130,6 +170,20 @@ class Lake:
         return n
 
 
+def pa_buffer() -> pa.BufferOutputStream:
+    import pyarrow as pa
+
+    return pa.BufferOutputStream()
+
+
+def _already_committed(rel: str) -> None:
+    from gdx.ingest.lease import Fenced
+
+    raise Fenced(
+        f"{rel} already exists: another run committed this batch; this run stops without touching it"
+    )
+
+
 def fsync_dir(folder: str) -> None:
     """Make a rename or link in `folder` durable: it is only once the directory entry is on disk."""
     fd = os.open(folder, os.O_RDONLY)
@@ -137,6 +191,23 @@ def fsync_dir(folder: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _s3_filesystem() -> pafs.S3FileSystem:
+    """pyarrow's S3 client from the standard AWS environment (see the module docstring).
+
+    The endpoint is passed explicitly rather than left to the AWS SDK: `endpoint_override` takes
+    host[:port] and the scheme separately, and path-style addressing (pyarrow's default with an
+    override) is what S3-compatible servers on a plain host name need."""
+    import pyarrow.fs as pafs
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    options: dict[str, str] = {}
+    if endpoint:
+        scheme, _, host = endpoint.rstrip("/").rpartition("://")
+        options = {"endpoint_override": host, "scheme": scheme or "https"}
+    return pafs.S3FileSystem(region=region, **options)
 
 
 def lake_from_settings() -> Lake:

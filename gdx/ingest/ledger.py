@@ -94,7 +94,7 @@ def write(lake: Lake, contract: Contract, name: BatchName, entry: LedgerEntry) -
 
     path = ledger_path(contract, name)
     row = asdict(entry)
-    lake.write_parquet(path, pa.Table.from_pylist([row], schema=schema()))
+    lake.write_parquet(path, pa.Table.from_pylist([row], schema=schema()), exclusive=True)  # the commit point
     fault("before_ledger_audit")
     chain(lake, contract, path, row)
     return path

@@ -5,11 +5,11 @@ the schedule). The second run waits for the lock and then recovers from the firs
 so it continues where the first stopped instead of landing the same offsets again. The kernel
 drops a flock when its process dies — SIGKILL included — so a crash never leaves a stale lock.
 
-Limits: flock is per host (and unreliable on NFS). Several Airflow workers on different hosts,
-or a lake on S3 (`GDX_LAKE_ROOT=s3://…`, no rename and no locks), need a single-writer guarantee
-from outside: `max_active_runs=1` on the ingestion DAG (set) plus a one-slot Airflow pool per
-dataset, or a lock service. The consumer group offers no such guarantee: partitions are assigned
-manually, not through group rebalancing.
+Limits: flock is per host (and unreliable on NFS). Across hosts — Airflow workers on several
+machines, a lake on S3 — the single writer is the lake lease of `gdx.ingest.lease`, taken right
+after this lock (`dataset_guard`), whose fencing token every lake write and deletion checks; the
+generated DAGs also run each dataset's ingest task in a one-slot Airflow pool. The consumer group
+offers no such guarantee: partitions are assigned manually, not through group rebalancing.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ A batch commits in this order (`gdx.ingest.runner`):
     4 ledger entry     (temp → fsync → rename)   ← the commit point
     5 Kafka offsets committed (last + 1)
 
-Before consuming, under the dataset lock, recovery:
+Before consuming, under the dataset lock and the lake lease (`gdx.ingest.lease`), recovery:
 
 * deletes temp files a crash left behind;
 * deletes every bronze/quarantine file whose batch has no ledger entry: an orphan of a crash
@@ -20,6 +20,10 @@ Before consuming, under the dataset lock, recovery:
 * puts on the audit chain any ledger file a crash left without its `ingest.batch` entry (between
   4 and its audit append, `gdx.audit.ledger_chain`): the batch stays committed, its entry says it
   was chained by recovery. Temp files of audit appends a crash interrupted are deleted too.
+
+Every deletion goes through `Lake.delete`, which checks the lease's fencing token first: a run
+whose lease was taken over (it was paused while another host recovered) raises `Fenced` instead
+of deleting a file the new holder may be writing.
 
 Dead-letter publication (3) is at-least-once: a crash between 3 and 4 republishes those records.
 Their `gdx.errors.topic/partition/offset` headers identify duplicates.

@@ -75,7 +75,7 @@ def run_replay(
     from dataclasses import replace
 
     from gdx.ingest.lakefs import Lake
-    from gdx.ingest.locking import dataset_lock
+    from gdx.ingest.lease import dataset_guard
     from gdx.ingest.pii import PiiKeyError, Pseudonymiser, key_for
     from gdx.security.field_crypto import FieldDecryptor
     from gdx.security.field_keys import FieldKeyError
@@ -93,7 +93,7 @@ def run_replay(
         raise IngestError(str(exc)) from None
     lake = Lake(settings.lake_root)
     summary = ReplaySummary(contract.id)
-    with dataset_lock(settings.state_dir, contract.id, config.lock_timeout_s):
+    with dataset_guard(lake, settings.state_dir, contract.id, config.lock_timeout_s):
         recovery.clean(lake, recovery.scan(lake, contract))
         committed = {n.stem for n in ledger.committed_names(lake, contract)}
         files = []

@@ -14,7 +14,8 @@ range `first-last` named `<topic>+<partition>+<first>-<last>`):
 
 A crash anywhere is repaired by the next run (`gdx.ingest.recovery`): uncommitted files are
 deleted and their range is read again; committed batches are skipped. Two runs never interleave
-(`gdx.ingest.locking`). With `workers > 1` the partitions are split over forked processes that
+(`gdx.ingest.locking` on a host, the lake lease of `gdx.ingest.lease` across hosts: a run that
+lost its lease is fenced — every write and deletion refused). With `workers > 1` the partitions are split over forked processes that
 run the same loop on disjoint partitions (files, ledger entries and commits are per partition). Nothing here uses the wall clock for data placement: file names come
 from offsets, `ingest_date` from the Kafka timestamp of the batch's first record.
 """
@@ -144,7 +145,7 @@ def run_ingest(
     `connection` defaults to the ingestion principal's (`resolve_connection`)."""
     from gdx.ingest.consumer import BatchConsumer, TopicMissing, group_id
     from gdx.ingest.lakefs import Lake
-    from gdx.ingest.locking import dataset_lock
+    from gdx.ingest.lease import dataset_guard
     from gdx.ingest.pii import PiiKeyError, Pseudonymiser, key_for
     from gdx.security.field_crypto import FieldDecryptor
     from gdx.security.field_keys import FieldKeyError
@@ -164,7 +165,7 @@ def run_ingest(
     validator = Validator(contract, config, pseudonymiser, decryptor)
     summary = RunSummary(contract.id, contract.topic, skipped_checks=list(validator.gate.skipped))
 
-    with dataset_lock(settings.state_dir, contract.id, config.lock_timeout_s):
+    with dataset_guard(lake, settings.state_dir, contract.id, config.lock_timeout_s):
         consumer = BatchConsumer(conn, contract.topic, group_id(contract.id))
         try:
             try:

@@ -33,6 +33,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from gdx.contracts.exporters.dag import ingest_pool
 from gdx.orchestration.common import default_args
 
 if TYPE_CHECKING:
@@ -174,8 +175,12 @@ def build_ingest_dag(contract_id: str, *, event_driven: bool | None = None) -> D
             + (" Triggered by messages on the topic (AssetWatcher) and every 15 min." if driven else "")
         ),
     ) as dag:
-
-        @task(task_id="ingest", execution_timeout=timedelta(hours=1), multiple_outputs=False)
+        # One slot per dataset (`dags/ingest_pools.json`, imported where Airflow is set up): Airflow
+        # itself never starts two copies; the lake lease (gdx.ingest.lease) covers what it cannot.
+        @task(
+            task_id="ingest", execution_timeout=timedelta(hours=1), multiple_outputs=False,
+            pool=ingest_pool(contract), pool_slots=1,
+        )  # fmt: skip
         def ingest() -> dict[str, Any]:
             return run_ingest_task(contract_id)
 

@@ -93,6 +93,13 @@ def test_dag_lands_published_sample_and_emits_asset_once(tmp_path, kafka_cluster
                             "gate_ran", "quarantined_by_rule", "recovered_files", "next_offsets", "duration_s"}  # fmt: skip
     events = _asset_events(airflow_db, dag_id, result["run_id"])
     assert [e["uri"] for e in events] == [f"gdx://bronze/{contract.agency}/{contract.dataset}"]
+    with _db(airflow_db) as db:  # the task ran in its dataset's one-slot pool, which exists
+        ran_in = db.execute(
+            "select pool, pool_slots from task_instance where dag_id=? and run_id=? and task_id='ingest'",
+            (dag_id, result["run_id"]),
+        ).fetchone()
+        assert ran_in == (f"gdx_ingest_{contract.slug}", 1)
+        assert db.execute("select slots from slot_pool where pool=?", (ran_in[0],)).fetchone() == (1,)
     assert events[0]["extra"]["rows_landed"] == len(bronze)
 
     # the same DAG again: nothing new, nothing lands twice, no asset event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def test_ingest_dag_shape(contract_id: str) -> None:
     assert not ingest.outlets
     assert [a.uri for a in publish.outlets] == [f"gdx://bronze/{contract.agency}/{contract.dataset}"]
     assert publish.upstream_task_ids == {"ingest"}
+    # one copy of the dataset's ingestion at a time: its own one-slot pool, in the generated pools file
+    assert (ingest.pool, ingest.pool_slots) == (f"gdx_ingest_{contract.slug}", 1)
+    assert publish.pool == "default_pool"
+    pools = json.loads((Path(__file__).resolve().parents[2] / "dags" / "ingest_pools.json").read_text())
+    assert pools[ingest.pool]["slots"] == 1
 
 
 def test_dag_module_imports_nothing_heavy() -> None:

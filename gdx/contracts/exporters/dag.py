@@ -1,9 +1,33 @@
-"""Airflow DAG file of a (non-seed) contract: `dags/ingest_<agency>__<dataset>.py`."""
+"""Airflow DAG file of a (non-seed) contract: `dags/ingest_<agency>__<dataset>.py`, and the
+one-slot pool of its ingest task, all datasets in `dags/ingest_pools.json` (the file format of
+`airflow pools import`)."""
 
 from __future__ import annotations
 
 from gdx.contracts.exporters._common import GENERATED_NOTE
 from gdx.contracts.model import Contract
+
+POOLS_PATH = "dags/ingest_pools.json"
+
+
+def ingest_pool(contract: Contract) -> str:
+    """The Airflow pool of the dataset's ingest task: one slot, so Airflow never runs two copies
+    (a retry next to a zombie, a manual trigger next to the schedule) even across DAG runs."""
+    return f"gdx_ingest_{contract.slug}"
+
+
+def to_pool(contract: Contract) -> dict[str, dict[str, object]]:
+    return {
+        ingest_pool(contract): {
+            "slots": 1,
+            "description": f"one ingestion of {contract.id} at a time (gdx contracts generate)",
+            "include_deferred": False,
+        }
+    }
+
+
+def merge_pools(values: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, object]]:
+    return {name: pool for value in values for name, pool in value.items()}
 
 
 def dag_path(contract: Contract) -> str:
