@@ -9,7 +9,16 @@ Durable, atomic Parquet writes — the landing protocol's building block:
   completes, so the file is written straight to its final key; there is no rename (S3 "rename" is
   copy + delete and not atomic). S3 has no locks either: `GDX_LAKE_ROOT=s3://…` requires a single
   writer per dataset guaranteed outside GDX (one Airflow pool slot / `max_active_runs=1`), see
-  `gdx.ingest.locking`.
+  `gdx.ingest.locking`. A PUT that fails leaves no object (S3 publishes an object only when its
+  upload completes, and pyarrow aborts a failed multipart upload), so a failed write is never
+  half-visible; what the batch wrote before it stays an orphan without a ledger entry, which the
+  next run's recovery deletes.
+
+An S3 lake is configured by the standard AWS variables only (`_s3_filesystem`): the endpoint of
+an S3-compatible server (MinIO, Ceph, S3Proxy; the tests run against S3Proxy) in
+`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, the keys in `AWS_ACCESS_KEY_ID` /
+`AWS_SECRET_ACCESS_KEY` (or any other source the AWS SDK knows: profile, instance role), the region
+in `AWS_REGION`. Keys are never copied into GDX's own settings, so they cannot reach a log or repr.
 """
 
 from __future__ import annotations
@@ -39,7 +48,12 @@ class Lake:
         import pyarrow.fs as pafs
 
         self.uri = root
-        if "://" in root and not root.startswith("file://"):
+        if root.startswith("s3://"):
+            fs, base = _s3_filesystem(), root.removeprefix("s3://")
+            if not base.split("/", 1)[0]:
+                raise ValueError(f"GDX_LAKE_ROOT={root!r} names no bucket: use s3://<bucket>/<prefix>")
+            self.local = False
+        elif "://" in root and not root.startswith("file://"):
             fs, base = pafs.FileSystem.from_uri(root)
             self.local = False
         else:
@@ -63,6 +77,18 @@ class Lake:
         return absolute[len(self.base) + 1 :] if absolute.startswith(self.base + "/") else absolute
 
     # -- reads --------------------------------------------------------------------------------
+    def check_readable(self) -> None:
+        """OSError unless an object-store lake's bucket exists and admits us. Listing a missing
+        bucket answers "no files", which a reader must not mistake for an empty lake; a local
+        folder that does not exist yet is a lake where nothing has landed."""
+        import pyarrow.fs as pafs
+
+        if self.local:
+            return
+        bucket = self.base.split("/", 1)[0]
+        if self.fs.get_file_info(bucket).type != pafs.FileType.Directory:
+            raise FileNotFoundError(f"the lake's bucket {bucket!r} does not exist ({self.uri})")
+
     def exists(self, rel: str) -> bool:
         import pyarrow.fs as pafs
 
@@ -98,7 +124,8 @@ class Lake:
         target = self.abs(rel)
         folder, name = target.rsplit("/", 1)
         if not self.local:
-            self.fs.create_dir(folder, recursive=True)
+            if self.fs.type_name != "s3":  # S3 folders are virtual: a marker object would be one more PUT
+                self.fs.create_dir(folder, recursive=True)
             with self.fs.open_output_stream(target) as out:
                 pq.write_table(table, out, compression="zstd", compression_level=zstd_level)
             fault("after_temp_write")
@@ -137,6 +164,23 @@ def fsync_dir(folder: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _s3_filesystem() -> pafs.S3FileSystem:
+    """pyarrow's S3 client from the standard AWS environment (see the module docstring).
+
+    The endpoint is passed explicitly rather than left to the AWS SDK: `endpoint_override` takes
+    host[:port] and the scheme separately, and path-style addressing (pyarrow's default with an
+    override) is what S3-compatible servers on a plain host name need."""
+    import pyarrow.fs as pafs
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    options: dict[str, str] = {}
+    if endpoint:
+        scheme, _, host = endpoint.rstrip("/").rpartition("://")
+        options = {"endpoint_override": host, "scheme": scheme or "https"}
+    return pafs.S3FileSystem(region=region, **options)
 
 
 def lake_from_settings() -> Lake:
