@@ -12,7 +12,9 @@ Durable, atomic Parquet writes — the landing protocol's building block:
   `gdx.ingest.locking`. A PUT that fails leaves no object (S3 publishes an object only when its
   upload completes, and pyarrow aborts a failed multipart upload), so a failed write is never
   half-visible; what the batch wrote before it stays an orphan without a ledger entry, which the
-  next run's recovery deletes.
+  next run's recovery deletes. (pyarrow uploads in multipart form; the parts of an upload killed
+  mid-way are invisible too, but S3 bills them until a bucket lifecycle rule
+  `AbortIncompleteMultipartUpload` removes them: set one on a production bucket.)
 
 An S3 lake is configured by the standard AWS variables only (`_s3_filesystem`): the endpoint of
 an S3-compatible server (MinIO, Ceph, S3Proxy; the tests run against S3Proxy) in
