@@ -200,20 +200,20 @@ def unlanded_sources(paths: BuildPaths) -> list[str]:
     """dbt sources (`bronze_<agency>.<dataset>`) of Kafka contracts with no bronze file yet.
 
     Their generated source tests would fail on DuckDB's "No files found" (the models themselves
-    read an empty relation then, see macro lake_source), so `build` leaves those tests out.
-    Only a local lake is inspected; for an object-store lake every dataset counts as landed.
+    read an empty relation then, see macro lake_source), so `build` leaves those tests out. The
+    lake is listed through `gdx.ingest.lakefs.Lake`, local or S3 alike.
     """
-    if "://" in paths.lake_root:
-        return []
     from gdx.contracts.model import load_all
+    from gdx.ingest.lakefs import Lake
+    from gdx.ingest.paths import bronze_root
 
-    lake = Path(paths.lake_root)
+    lake = Lake(paths.lake_root)
     missing = []
     for contract in sorted(load_all(paths.contracts_dir).values(), key=lambda c: c.id):
         if contract.is_seed:
             continue
-        pattern = f"bronze/{contract.agency}/{contract.dataset}/v{contract.major}/*/*.parquet"
-        if next(lake.glob(pattern), None) is None:
+        files = lake.list(bronze_root(contract))  # what `v<major>/*/*.parquet` matches
+        if not any(f.path.count("/") == 5 and f.path.endswith(".parquet") for f in files):
             missing.append(f"bronze_{contract.agency}.{contract.dataset}")
     return missing
 

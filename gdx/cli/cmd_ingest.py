@@ -87,6 +87,13 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         except GateError as exc:
             raise fail(f"validation gate stopped the batch (nothing of it landed): {exc}", code=3) from None
+        except OSError as exc:  # the lake (S3 or a local disk) refused a read or a write
+            raise fail(
+                f"the lake could not be read or written: {exc}\n"
+                "The batch in progress has no ledger entry, so nothing of it is committed and its offsets "
+                "are not; batches before it stay landed. Fix the lake (endpoint, keys, space) and rerun: "
+                "recovery deletes the files the failed batch left and lands it again, exactly once."
+            ) from None
         _run_table(summary)
 
     @app.command("replay")

@@ -10,6 +10,18 @@ Durable, atomic Parquet writes — the landing protocol's building block:
   copy + delete and not atomic). One writer per dataset, on any host, is the lake lease's job
   (`gdx.ingest.lease`): while a run holds it, `Lake.fence` checks its fencing token before every
   write becomes visible and before every deletion.
+  A PUT that fails leaves no object (S3 publishes an object only when its
+  upload completes, and pyarrow aborts a failed multipart upload), so a failed write is never
+  half-visible; what the batch wrote before it stays an orphan without a ledger entry, which the
+  next run's recovery deletes. (pyarrow uploads in multipart form; the parts of an upload killed
+  mid-way are invisible too, but S3 bills them until a bucket lifecycle rule
+  `AbortIncompleteMultipartUpload` removes them: set one on a production bucket.)
+
+An S3 lake is configured by the standard AWS variables only (`_s3_filesystem`): the endpoint of
+an S3-compatible server (MinIO, Ceph, S3Proxy; the tests run against S3Proxy) in
+`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, the keys in `AWS_ACCESS_KEY_ID` /
+`AWS_SECRET_ACCESS_KEY` (or any other source the AWS SDK knows: profile, instance role), the region
+in `AWS_REGION`. Keys are never copied into GDX's own settings, so they cannot reach a log or repr.
 """
 
 from __future__ import annotations
@@ -74,6 +86,18 @@ class Lake:
         return absolute[len(self.base) + 1 :] if absolute.startswith(self.base + "/") else absolute
 
     # -- reads --------------------------------------------------------------------------------
+    def check_readable(self) -> None:
+        """OSError unless an object-store lake's bucket exists and admits us. Listing a missing
+        bucket answers "no files", which a reader must not mistake for an empty lake; a local
+        folder that does not exist yet is a lake where nothing has landed."""
+        import pyarrow.fs as pafs
+
+        if self.local:
+            return
+        bucket = self.base.split("/", 1)[0]
+        if self.fs.get_file_info(bucket).type != pafs.FileType.Directory:
+            raise FileNotFoundError(f"the lake's bucket {bucket!r} does not exist ({self.uri})")
+
     def exists(self, rel: str) -> bool:
         import pyarrow.fs as pafs
 
@@ -129,7 +153,8 @@ class Lake:
                 return
             if exclusive and self.exists(rel):  # no conditional create on this filesystem: best effort
                 _already_committed(rel)
-            self.fs.create_dir(folder, recursive=True)
+            if self.fs.type_name != "s3":  # S3 folders are virtual: a marker object would be one more PUT
+                self.fs.create_dir(folder, recursive=True)
             with self.fs.open_output_stream(target) as out:
                 pq.write_table(table, out, compression="zstd", compression_level=zstd_level)
             fault("after_temp_write")

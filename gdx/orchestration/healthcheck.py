@@ -9,9 +9,8 @@ from gdx.orchestration.common import default_args
 
 def check_platform() -> dict[str, object]:
     """Fail loudly if Kafka does not answer, the lake is not writable or a contract does not load."""
-    import pyarrow.fs as pafs
-
     from gdx.contracts import load_all
+    from gdx.ingest.lakefs import Lake
     from gdx.kafka_local import answers
     from gdx.security.kafka_conn import connection_for
     from gdx.security.principals import INGEST
@@ -22,14 +21,13 @@ def check_platform() -> dict[str, object]:
     bootstrap = conn.bootstrap
     if not answers(conn):
         raise RuntimeError(f"Kafka does not answer at {bootstrap} as {INGEST} ({conn.security_protocol})")
-    fs, root = pafs.FileSystem.from_uri(settings.lake_root) if "://" in settings.lake_root else (
-        pafs.LocalFileSystem(), settings.lake_root
-    )
-    probe = f"{root.rstrip('/')}/_healthcheck/probe"
-    fs.create_dir(probe.rsplit("/", 1)[0], recursive=True)
-    with fs.open_output_stream(probe) as out:
+    lake = Lake(settings.lake_root)  # local or S3, configured exactly as ingestion's
+    probe = lake.abs("_healthcheck/probe")
+    if lake.local:
+        lake.fs.create_dir(probe.rsplit("/", 1)[0], recursive=True)
+    with lake.fs.open_output_stream(probe) as out:
         out.write(b"ok")
-    fs.delete_file(probe)
+    lake.delete("_healthcheck/probe")
     contracts = load_all(settings.contracts_dir)
     return {"bootstrap": bootstrap, "lake_root": settings.lake_root, "contracts": len(contracts)}
 

@@ -142,7 +142,15 @@ async def download(request: Request) -> Response:
         table = downloads.load_table(contract, settings.lake_root, settings.contracts_dir.parent)
         return render(table)
 
-    body = await run_in_threadpool(build)
+    try:
+        body = await run_in_threadpool(build)
+    except downloads.LakeUnavailable as exc:
+        log.error("download of %s: the lake cannot be read (%s)", name, exc)  # details for the operator only
+        return _error(
+            503, "Service Unavailable",
+            "ดาวน์โหลดไม่ได้ชั่วคราว: ระบบอ่านคลังข้อมูลไม่ได้ โปรดลองใหม่ภายหลัง "
+            "(the data lake cannot be read right now; the operator has the details in the service log)",
+        )  # fmt: skip
     return Response(
         body,
         media_type=media_type,

@@ -10,10 +10,15 @@ A download is the dataset as its contract publishes it: the contract's columns a
 rename columns for the warehouse (`pm25` → `pm25_ugm3`), so they are not the published shape; the
 rows are read from the lake instead:
 
-- Kafka datasets: the landed bronze Parquet under `GDX_LAKE_ROOT` (local folders), reduced to the
+- Kafka datasets: the landed bronze Parquet under `GDX_LAKE_ROOT` (a local folder or `s3://…`,
+  read through `gdx.ingest.lakefs.Lake` like every other reader of the lake), reduced to the
   current state exactly as dbt's `current_state()` macro does (a replayed copy counts once; the
   event first published last wins per primary key). Quarantined rows are never included.
 - Reference data (dbt seeds): the seed CSV.
+
+A lake that cannot be read (S3 unreachable, keys refused, no such bucket) raises `LakeUnavailable`:
+the service answers 503, never an empty table that looks like a dataset with no rows. A reachable
+lake where nothing has landed yet for the dataset is an empty table (the contract's columns).
 
 The columns are then cut down to the contract's non-personal properties and cast to the contract's
 types, so pipeline metadata (Kafka offsets, batch ids) and anything a contract marks personal never
@@ -29,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from gdx.contracts.exporters.arrow import to_arrow_schema
 from gdx.contracts.model import Contract
+from gdx.ingest.paths import BatchName, bronze_root
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,6 +58,10 @@ qualify row_number() over (
 order by _pk
 """
 _STATE_COLUMNS = ("_event_id", "_ingested_at", "_batch_id", "_kafka_timestamp", "_kafka_offset")
+
+
+class LakeUnavailable(RuntimeError):
+    """The lake could not be read; the message names the lake and the filesystem's error."""
 
 
 def public_columns(contract: Contract) -> list[str]:
@@ -103,17 +113,25 @@ def current_state(table: pa.Table, primary_key: tuple[str, ...]) -> pa.Table:
 
 
 def _bronze(contract: Contract, lake_root: str) -> pa.Table | None:
-    if "://" in lake_root:
-        return None  # object stores are read by dbt; the service only reads local lakes
-    folder = Path(lake_root) / "bronze" / contract.agency / contract.dataset / f"v{contract.major}"
-    files = sorted(folder.glob("ingest_date=*/*.parquet"))
-    if not files:
-        return None
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset([str(f) for f in files], format="parquet")
-    wanted = set(public_columns(contract)) | set(contract.primary_key) | set(_STATE_COLUMNS)
-    table = dataset.to_table(columns=[c for c in dataset.schema.names if c in wanted])
+    from gdx.ingest.lakefs import Lake
+
+    try:
+        lake = Lake(lake_root)
+        lake.check_readable()
+        files = [
+            lake.abs(f.path)
+            for f in lake.list(bronze_root(contract))
+            if "/ingest_date=" in f.path and BatchName.parse(f.path) is not None
+        ]
+        if not files:
+            return None
+        dataset = ds.dataset(files, format="parquet", filesystem=lake.fs)
+        wanted = set(public_columns(contract)) | set(contract.primary_key) | set(_STATE_COLUMNS)
+        table = dataset.to_table(columns=[c for c in dataset.schema.names if c in wanted])
+    except (OSError, ValueError) as exc:  # pyarrow reports S3 and local I/O failures as OSError
+        raise LakeUnavailable(f"the lake {lake_root} cannot be read for {contract.id}: {exc}") from exc
     return current_state(table, contract.primary_key)
 
 
@@ -138,7 +156,7 @@ def load_table(contract: Contract, lake_root: str, repo_root: Path) -> pa.Table:
             options = pacsv.ConvertOptions(column_types={n: pa.string() for n in names})
             return _shape(pacsv.read_csv(seed, convert_options=options), contract)
         return _public_schema(contract).empty_table()
-    bronze = _bronze(contract, lake_root)
+    bronze = _bronze(contract, lake_root)  # LakeUnavailable propagates: never an empty "success"
     return _shape(bronze, contract) if bronze is not None else _public_schema(contract).empty_table()
 
 
