@@ -10,9 +10,10 @@ A download is the dataset as its contract publishes it: the contract's columns a
 rename columns for the warehouse (`pm25` → `pm25_ugm3`), so they are not the published shape; the
 rows are read from the lake instead:
 
-- Kafka datasets: the landed bronze Parquet under `GDX_LAKE_ROOT` (local folders), reduced to the
-  current state exactly as dbt's `current_state()` macro does (a replayed copy counts once; the
-  event first published last wins per primary key). Quarantined rows are never included.
+- Kafka datasets: the landed bronze Parquet under `GDX_LAKE_ROOT` (local folders), committed
+  batches only (a file without its ledger entry may be a crash's leftover: `_committed`), reduced
+  to the current state exactly as dbt's `current_state()` macro does (a replayed copy counts once;
+  the event first published last wins per primary key). Quarantined rows are never included.
 - Reference data (dbt seeds): the seed CSV.
 
 The columns are then cut down to the contract's non-personal properties and cast to the contract's
@@ -102,11 +103,21 @@ def current_state(table: pa.Table, primary_key: tuple[str, ...]) -> pa.Table:
         con.close()
 
 
+def _committed(contract: Contract, lake_root: str, files: list[Path]) -> list[Path]:
+    """The bronze files whose batch has a ledger entry (gdx.ingest.committed): never a file a crash
+    left behind, which the next ingestion run deletes and lands again."""
+    from gdx.ingest.committed import committed_batch_ids, is_committed
+    from gdx.ingest.lakefs import Lake
+
+    committed = committed_batch_ids(Lake(lake_root), contract)
+    return [f for f in files if is_committed(f.name, committed)]
+
+
 def _bronze(contract: Contract, lake_root: str) -> pa.Table | None:
     if "://" in lake_root:
         return None  # object stores are read by dbt; the service only reads local lakes
     folder = Path(lake_root) / "bronze" / contract.agency / contract.dataset / f"v{contract.major}"
-    files = sorted(folder.glob("ingest_date=*/*.parquet"))
+    files = _committed(contract, lake_root, sorted(folder.glob("ingest_date=*/*.parquet")))
     if not files:
         return None
     import pyarrow.dataset as ds
