@@ -49,10 +49,14 @@ def test_sigkill_at_each_point_then_rerun(point: str, tmp_path, kafka_cluster) -
     published = publish(kafka_cluster, contract, _records(seed=len(point)))
     # points reached once per run are hit on the first; per-batch points on a random later batch
     nth = 1 if point in ONCE_PER_RUN else random.Random(point).randint(1, 3)
-    crashed = env.run_cli("ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@{nth}"})
+    crashed = env.run_cli(
+        "ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@{nth}"}
+    )
     assert crashed.returncode == -signal.SIGKILL, f"{point}@{nth} was not reached: {crashed.stderr[-2000:]}"
     # a second crash on top of the first, at the same point: recovery itself must be crash-safe
-    again = env.run_cli("ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@1"})
+    again = env.run_cli(
+        "ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@1"}
+    )
     assert again.returncode in (0, -signal.SIGKILL), again.stderr[-2000:]
     _finish(env, contract, published)
 
@@ -77,6 +81,17 @@ def test_two_runs_at_once_do_not_duplicate(tmp_path, kafka_cluster) -> None:
     procs = [env.popen_cli("ingest", contract.id, "--batch-records", BATCH) for _ in range(2)]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [r[1][-2000:] for r in results]
+    # they really ran at once: one of them reached the dataset lock while the other held it (the
+    # waiter logs the holder's pid), so the second started before the first had finished
+    waited = [
+        (i, line)
+        for i, (_, err) in enumerate(results)
+        for line in err.splitlines()
+        if "waiting for the dataset lock" in line
+    ]
+    assert len(waited) == 1, f"the runs did not overlap: {[r[1][-1500:] for r in results]}"
+    waiter, line = waited[0]
+    assert line.rstrip().split("held by pid ")[1].split()[0] == str(procs[1 - waiter].pid), line
     assert_exact(published, env.lake, contract)
     assert sum(r["rows_in"] for r in ledger_rows(env.lake, contract)) == len(published)
 
