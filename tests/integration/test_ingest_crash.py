@@ -49,14 +49,10 @@ def test_sigkill_at_each_point_then_rerun(point: str, tmp_path, kafka_cluster) -
     published = publish(kafka_cluster, contract, _records(seed=len(point)))
     # points reached once per run are hit on the first; per-batch points on a random later batch
     nth = 1 if point in ONCE_PER_RUN else random.Random(point).randint(1, 3)
-    crashed = env.run_cli(
-        "ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@{nth}"}
-    )
+    crashed = env.run_cli("ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@{nth}"})
     assert crashed.returncode == -signal.SIGKILL, f"{point}@{nth} was not reached: {crashed.stderr[-2000:]}"
     # a second crash on top of the first, at the same point: recovery itself must be crash-safe
-    again = env.run_cli(
-        "ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@1"}
-    )
+    again = env.run_cli("ingest", contract.id, "--batch-records", BATCH, extra_env={"GDX_FAULT": f"{point}@1"})
     assert again.returncode in (0, -signal.SIGKILL), again.stderr[-2000:]
     _finish(env, contract, published)
 
