@@ -112,10 +112,11 @@ def publish(
     contract: Contract,
     items: Iterable[dict[str, Any] | tuple[bytes | None, list[tuple[str, bytes]] | None]],
     partitions: int = 3,
+    timestamps_ms: list[int] | None = None,
 ) -> list[Published]:
     """Publish records as the contract's owner agency (dicts are sealed and encoded like a producer
     does; (value, headers) tuples go as they are, for hostile input) and return where each landed
-    on the topic."""
+    on the topic. `timestamps_ms`: the Kafka (create) timestamp of each record, else now."""
     from confluent_kafka import Producer
 
     ensure_topic(cluster, contract.topic, partitions)
@@ -147,7 +148,8 @@ def publish(
         out.append(None)
         while True:
             try:
-                producer.produce(contract.topic, value=value, key=key, headers=headers, on_delivery=delivered(i, key, value))
+                ts = {"timestamp": timestamps_ms[i]} if timestamps_ms is not None else {}
+                producer.produce(contract.topic, value=value, key=key, headers=headers, on_delivery=delivered(i, key, value), **ts)
                 break
             except BufferError:
                 producer.poll(0.1)
