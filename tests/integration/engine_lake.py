@@ -71,9 +71,23 @@ def _create_topic(cluster: Any, topic: str) -> None:
         f.result(30)
 
 
-def _ingest(env: IngestEnv, contract_id: str) -> None:
-    done = env.run_cli("ingest", contract_id, "--batch-records", "5000", timeout=600)
-    assert done.returncode == 0, f"gdx ingest {contract_id}: {done.stderr[-3000:]}"
+def _ingest(env: IngestEnv, contract_id: str, expected: int) -> None:
+    """`run_ingest` in this process under the environment's variables (a subprocess per dataset
+    costs an interpreter start and the imports, most of the build time on a busy machine)."""
+    import os
+
+    from gdx.ingest.config import IngestConfig
+    from gdx.ingest.runner import run_ingest
+
+    saved = dict(os.environ)
+    os.environ.update(env.env)
+    os.environ.pop("GDX_FAULT", None)
+    try:
+        summary = run_ingest(contract_id, config=IngestConfig.from_env(batch_max_records=5000))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert summary.rows_in == expected, (contract_id, summary.rows_in, expected)
 
 
 def build_engine_lake(root: Path, cluster: Any, only: list[str] | None = None) -> EngineLake:
@@ -97,7 +111,7 @@ def build_engine_lake(root: Path, cluster: Any, only: list[str] | None = None) -
         built.published[cid] = publish(cluster, contract, values, partitions=1, timestamps_ms=stamps)
         built.rows_landed[cid] = len(values) - bad
         built.rows_quarantined[cid] = bad
-        _ingest(env, cid)
+        _ingest(env, cid, len(values))
     import shutil
 
     built.first = shutil.copytree(env.lake, root / "first-landing")
@@ -117,4 +131,4 @@ def republish(built: EngineLake) -> None:
         built.published[cid] += publish(
             built.env.cluster, contract, [e.value for e in events], partitions=1, timestamps_ms=stamps
         )
-        _ingest(built.env, cid)
+        _ingest(built.env, cid, len(events))
