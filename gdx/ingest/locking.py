@@ -15,11 +15,14 @@ offers no such guarantee: partitions are assigned manually, not through group re
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class LockTimeout(TimeoutError):
@@ -33,12 +36,18 @@ def dataset_lock(state_dir: Path, contract_id: str, timeout_s: float) -> Iterato
     path = folder / f"ingest.{contract_id}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout_s
+    waiting = False
     try:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waiting:  # an operator seeing two copies wants to know which one holds it
+                    waiting = True
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    log.warning("%s: waiting for the dataset lock %s held by pid %s (up to %.0f s)",
+                                contract_id, path, holder, timeout_s)  # fmt: skip
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
                         f"another ingestion of {contract_id} holds {path} (waited {timeout_s:.0f} s)"

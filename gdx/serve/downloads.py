@@ -11,7 +11,8 @@ rename columns for the warehouse (`pm25` → `pm25_ugm3`), so they are not the p
 rows are read from the lake instead:
 
 - Kafka datasets: the landed bronze Parquet under `GDX_LAKE_ROOT` (a local folder or `s3://…`,
-  read through `gdx.ingest.lakefs.Lake` like every other reader of the lake), reduced to the
+  read through `gdx.ingest.lakefs.Lake` like every other reader of the lake), committed
+  batches only (a file without its ledger entry may be a crash's leftover: `gdx.ingest.committed`), reduced to the
   current state exactly as dbt's `current_state()` macro does (a replayed copy counts once; the
   event first published last wins per primary key). Quarantined rows are never included.
 - Reference data (dbt seeds): the seed CSV.
@@ -115,15 +116,19 @@ def current_state(table: pa.Table, primary_key: tuple[str, ...]) -> pa.Table:
 def _bronze(contract: Contract, lake_root: str) -> pa.Table | None:
     import pyarrow.dataset as ds
 
+    from gdx.ingest.committed import committed_batch_ids, is_committed
     from gdx.ingest.lakefs import Lake
 
     try:
         lake = Lake(lake_root)
         lake.check_readable()
+        # committed batches only: a file without its ledger entry may be a crash's leftover,
+        # which the next ingestion run deletes and lands again
+        committed = committed_batch_ids(lake, contract)
         files = [
             lake.abs(f.path)
             for f in lake.list(bronze_root(contract))
-            if "/ingest_date=" in f.path and BatchName.parse(f.path) is not None
+            if "/ingest_date=" in f.path and BatchName.parse(f.path) is not None and is_committed(f.path, committed)
         ]
         if not files:
             return None

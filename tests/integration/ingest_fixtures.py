@@ -112,10 +112,11 @@ def publish(
     contract: Contract,
     items: Iterable[dict[str, Any] | tuple[bytes | None, list[tuple[str, bytes]] | None]],
     partitions: int = 3,
+    timestamps_ms: list[int] | None = None,
 ) -> list[Published]:
     """Publish records as the contract's owner agency (dicts are sealed and encoded like a producer
     does; (value, headers) tuples go as they are, for hostile input) and return where each landed
-    on the topic."""
+    on the topic. `timestamps_ms`: the Kafka (create) timestamp of each record, else now."""
     from confluent_kafka import Producer
 
     ensure_topic(cluster, contract.topic, partitions)
@@ -147,7 +148,8 @@ def publish(
         out.append(None)
         while True:
             try:
-                producer.produce(contract.topic, value=value, key=key, headers=headers, on_delivery=delivered(i, key, value))
+                ts = {"timestamp": timestamps_ms[i]} if timestamps_ms is not None else {}
+                producer.produce(contract.topic, value=value, key=key, headers=headers, on_delivery=delivered(i, key, value), **ts)
                 break
             except BufferError:
                 producer.poll(0.1)
@@ -235,3 +237,70 @@ def dead_letters(cluster: Any, contract: Contract, timeout_s: float = 10.0) -> l
                 out.append({"headers": h, "value": m.value(), "key": m.key()})
     c.close()
     return out
+
+
+# Decode-stage failures (docs/conventions.md, quarantine `rule_id`); every other rule is a GX
+# expectation of the gate.
+_DECODE_HEADS = ("message", "header", "record")
+_DECODE_CHECKS = (
+    "type", "format", "out_of_range", "oversized", "control_characters", "undeclared_personal_data",
+    "not_encrypted", "undecryptable",
+)  # fmt: skip
+
+
+def expected_stage(rule_id: str) -> str:
+    head, _, check = rule_id.partition(".")
+    return "decode" if head in _DECODE_HEADS or check in _DECODE_CHECKS else "gate"
+
+
+def assert_dead_letters(
+    letters: list[dict[str, Any]],
+    quarantine: dict[tuple[int, int], dict[str, Any]],
+    published: list[Published],
+    contract: Contract,
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """Exactly one dead letter per quarantined row, and each says what that row says: source
+    coordinates and timestamp, rule, column, reason, stage, contract, batch and event id; its value
+    is the published bytes when nothing needed masking on a contract without personal data,
+    otherwise exactly the quarantine's masked text (never a clear personal value)."""
+    from gdx.ingest.dlq import MAX_DLQ_VALUE, TRUNCATED_VALUE
+
+    by_key: dict[tuple[int, int], dict[str, Any]] = {}
+    for letter in letters:
+        h = letter["headers"]
+        key = (int(h["gdx.errors.partition"]), int(h["gdx.errors.offset"]))
+        assert key not in by_key, f"two dead letters for {key}"
+        by_key[key] = letter
+    assert set(by_key) == set(quarantine), sorted(set(by_key) ^ set(quarantine))[:5]
+    source = {(p.partition, p.offset): p for p in published}
+    for key, row in quarantine.items():
+        h, value = by_key[key]["headers"], by_key[key]["value"]
+        assert h["gdx.errors.topic"] == contract.topic == row["_kafka_topic"], key
+        assert h["gdx.errors.rule"] == row["rule_id"], key
+        assert h["gdx.errors.column"] == (row["column"] or ""), key
+        assert h["gdx.errors.reason"] == row["reason"], key
+        assert h["gdx.errors.stage"] == expected_stage(row["rule_id"]), (key, row["rule_id"])
+        assert h["gdx.errors.batch.id"] == row["_batch_id"], key
+        assert (h["gdx.errors.contract.id"], h["gdx.errors.contract.version"]) == (
+            contract.id,
+            contract.version,
+        )
+        assert int(h["gdx.errors.timestamp"]) == int(row["_kafka_timestamp"].timestamp() * 1000), key
+        if row["_event_id"] is not None:
+            assert h["gdx.event.id"] == row["_event_id"], key
+        if h["gdx.errors.value.masked"] == "false":
+            assert not contract.pii_properties, "a personal-data contract's dead letter must be masked"
+            original = source[key].value
+            # nothing was masked: the quarantine text is the payload (invalid UTF-8 as `\xNN`; a tombstone None)
+            text = None if original is None else original.decode("utf-8", "backslashreplace")
+            assert row["raw_value"] == text, (key, row["rule_id"])
+            expected = original
+        else:
+            expected = None if row["raw_value"] is None else row["raw_value"].encode()
+        if h.get("gdx.errors.value.truncated") == "true":
+            assert (
+                expected is not None and len(expected) > MAX_DLQ_VALUE and value == expected[:TRUNCATED_VALUE]
+            ), key
+        else:
+            assert value == expected, key
+    return by_key

@@ -194,6 +194,17 @@ def test_two_runs_at_once_do_not_duplicate(tmp_path, kafka_cluster) -> None:
     procs = [env.popen_cli("ingest", contract.id, "--batch-records", BATCH) for _ in range(2)]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [r[1][-2000:] for r in results]
+    # they really ran at once: one of them reached the dataset lock while the other held it (the
+    # waiter logs the holder's pid), so the second started before the first had finished
+    waited = [
+        (i, line)
+        for i, (_, err) in enumerate(results)
+        for line in err.splitlines()
+        if "waiting for the dataset lock" in line
+    ]
+    assert len(waited) == 1, f"the runs did not overlap: {[r[1][-1500:] for r in results]}"
+    waiter, line = waited[0]
+    assert line.rstrip().split("held by pid ")[1].split()[0] == str(procs[1 - waiter].pid), line
     assert_exact(published, env.lake, contract)
     assert sum(r["rows_in"] for r in ledger_rows(env.lake, contract)) == len(published)
 

@@ -10,6 +10,7 @@ import pytest
 
 from gdx.sample import valid_records
 from tests.integration.ingest_fixtures import (
+    assert_dead_letters,
     assert_exact,
     dead_letters,
     ledger_rows,
@@ -74,14 +75,11 @@ def test_ingest_lands_every_record_exactly_once(tmp_path, kafka_cluster, monkeyp
     assert set(some) >= {"station_id", "measured_at", "_event_id", "_kafka_timestamp", "_batch_id", "_ingested_at"}
 
     # dead letters: one per quarantined record, with context headers and the original value
-    letters = dead_letters(kafka_cluster, contract)
-    assert len(letters) == len(quarantine)
-    sample = letters[0]["headers"]
-    for h in ("gdx.errors.partition", "gdx.errors.offset", "gdx.errors.rule", "gdx.errors.reason",
-              "gdx.errors.stage", "gdx.errors.contract.version"):  # fmt: skip
-        assert sample[h] != ""
-    key = (int(sample["gdx.errors.partition"]), int(sample["gdx.errors.offset"]))
-    assert sample["gdx.errors.rule"] == quarantine[key]["rule_id"]
+    letters = assert_dead_letters(dead_letters(kafka_cluster, contract), quarantine, published, contract)
+    # these failures need no masking: each dead letter is the published record itself, reprocessable as is
+    assert all(letters[k]["value"] == p.value and letters[k]["key"] == p.key
+               for p in published if (k := (p.partition, p.offset)) in quarantine)  # fmt: skip
+    assert {letters[k]["headers"]["gdx.errors.stage"] for k in quarantine} == {"decode", "gate"}
 
     # a second run finds nothing new and lands nothing
     again = run_ingest(contract.id)
@@ -185,6 +183,12 @@ def test_replay_of_personal_data_lands_the_same_token(tmp_path, kafka_cluster, m
     _, quarantine = read_lake(env.lake, contract)
     assert [r["rule_id"] for r in quarantine.values()] == ["principal_thb.range"]
     assert records[10]["citizen_id"] not in next(iter(quarantine.values()))["raw_value"]
+    # its dead letter is the quarantine's masked text: the citizen id sealed, never in clear
+    letters = assert_dead_letters(dead_letters(kafka_cluster, contract), quarantine, published, contract)
+    (letter,) = letters.values()
+    assert letter["headers"]["gdx.errors.value.masked"] == "true"
+    assert records[10]["citizen_id"].encode() not in letter["value"] and b"gdxenc:v1" in letter["value"]
+    assert letter["key"] is None or records[10]["citizen_id"].encode() not in letter["key"]
 
     path = env.contracts_dir / "moi" / "informal_debt_cases.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("{minimum: 0.01, maximum: 10000000}", "{minimum: 0.01, maximum: 50000000}", 1), encoding="utf-8")

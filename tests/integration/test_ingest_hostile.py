@@ -7,7 +7,13 @@ import pytest
 
 from gdx.events import H_CONTRACT_ID, canonical_json, headers_for
 from gdx.sample import valid_records
-from tests.integration.ingest_fixtures import assert_exact, dead_letters, make_env, publish
+from tests.integration.ingest_fixtures import (
+    assert_dead_letters,
+    assert_exact,
+    dead_letters,
+    make_env,
+    publish,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -78,4 +84,8 @@ def test_hostile_corpus(tmp_path, kafka_cluster, monkeypatch) -> None:
     landed_names = {r["station_name_th"] for r in bronze.values()}
     assert set(INJECTIONS) <= landed_names
     assert len(bronze) == len(good)
-    assert len(dead_letters(kafka_cluster, contract)) == len(bad)
+    letters = assert_dead_letters(dead_letters(kafka_cluster, contract), quarantine, published, contract)
+    assert len(letters) == len(bad)
+    # the 900 KB record goes to the dead-letter topic cut to 64 KiB, and says so
+    oversized = next(k for k, r in quarantine.items() if r["rule_id"] == "station_name_th.oversized")
+    assert letters[oversized]["headers"]["gdx.errors.value.truncated"] == "true"

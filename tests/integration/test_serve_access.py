@@ -102,13 +102,20 @@ def issue(env: dict[str, str], agency: str, label: str = "") -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+def secured(tmp_path_factory: pytest.TempPathFactory, engine_lake: Any) -> Iterator[Secured]:
+    import shutil
+
     from gdx.serve.config import ServeSettings
-    from gdx.testing.bronze_fixtures import write_fixture_lake
 
     root = tmp_path_factory.mktemp("secured")
     warehouse = build_serve_warehouse(root)
-    write_fixture_lake(warehouse.lake_root, CONTRACTS_DIR, only=[RESTRICTED])  # real restricted rows
+    # real restricted rows, as `gdx ingest` landed them (tests/integration/engine_lake.py), with
+    # the ledger files that commit them
+    contract = load_all(CONTRACTS_DIR)[RESTRICTED]
+    for zone in ("bronze", "quarantine", "ledger"):
+        source = engine_lake.first / zone / contract.agency / contract.dataset
+        if source.exists():
+            shutil.copytree(source, Path(warehouse.lake_root) / zone / contract.agency / contract.dataset)
     state = root / "state"
     tokens_file = state / "auth" / "api_tokens.json"
     env = {

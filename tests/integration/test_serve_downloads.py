@@ -95,9 +95,10 @@ def test_unknown_downloads_are_404(serve_url: str, path: str) -> None:
     assert requests.get(f"{serve_url}{path}", timeout=30).status_code == 404
 
 
-def test_downloads_over_the_shared_fixture_lake_with_a_replay(tmp_path: Path) -> None:
-    """gdx.testing.bronze_fixtures: revisions, quarantine and a full replay. A download has one row
-    per primary key (the replay changes nothing) and a revised key shows the later value."""
+def test_downloads_over_the_engine_lake_with_a_republication(tmp_path: Path, engine_lake: Any) -> None:
+    """The fixture records landed by `gdx ingest` (tests/integration/engine_lake.py): revisions,
+    quarantine and a full re-publication (landed again). A download has one row per primary key (re-publishing
+    changes nothing) and a revised key shows the later value."""
     from datetime import datetime, timedelta, timezone
 
     import pyarrow.compute as pc
@@ -105,14 +106,13 @@ def test_downloads_over_the_shared_fixture_lake_with_a_replay(tmp_path: Path) ->
 
     from gdx.contracts.exporters.catalog import to_catalog
     from gdx.serve.config import ServeSettings
-    from gdx.testing.bronze_fixtures import write_fixture_lake, write_replay
     from tests.integration.serve_fixtures import ServerThread, free_port
 
-    lake = tmp_path / "lake"
-    write_fixture_lake(lake, CONTRACTS_DIR)
-    contracts = load_all(CONTRACTS_DIR)
+    lake = engine_lake.copy(tmp_path / "lake")
+    contracts = load_all(engine_lake.contracts_dir)
     settings = ServeSettings(
-        port=free_port(), warehouse=tmp_path / "none.duckdb", contracts_dir=CONTRACTS_DIR, lake_root=str(lake)
+        port=free_port(), warehouse=tmp_path / "none.duckdb", contracts_dir=engine_lake.contracts_dir,
+        lake_root=str(lake),
     )
 
     def downloads(url: str) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def test_downloads_over_the_shared_fixture_lake_with_a_replay(tmp_path: Path) ->
 
     with ServerThread(settings) as server:
         before = downloads(server.url)
-        write_replay(lake, CONTRACTS_DIR)
+        engine_lake.copy(lake, republished=True)  # the second landing of every record
         after = downloads(server.url)
 
     for cid, table in before.items():

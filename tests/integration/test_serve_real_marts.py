@@ -1,6 +1,7 @@
-"""End to end over the real dbt project: fixture lake → `dbt build` → exports → the served dashboard.
+"""End to end over the real dbt project: engine-built lake → `dbt build` → exports → the served dashboard.
 
-The shared deterministic lake (gdx.testing.bronze_fixtures) is built with the repository's dbt
+The session's lake (tests/integration/engine_lake.py: the deterministic fixture records published
+to the broker and landed by `gdx ingest`) is built with the repository's dbt
 project into a throwaway warehouse; the dashboard and the CKAN API must then show exactly what the
 exported marts hold. Everything is written under the test's temporary folder (own dbt target and
 log paths), so a developer's warehouse is never touched.
@@ -34,13 +35,11 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def real_marts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from gdx.testing.bronze_fixtures import write_fixture_lake
-
+def real_marts(tmp_path_factory: pytest.TempPathFactory, engine_lake: Any) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("real-marts")
     lake, exports = root / "lake", root / "exports"
     exports.mkdir()
-    write_fixture_lake(lake, CONTRACTS_DIR)
+    engine_lake.copy(lake)  # the fixture records as `gdx ingest` landed them
     env = os.environ.copy()
     env.update(
         GDX_WAREHOUSE=str(root / "onedata.duckdb"),

@@ -81,10 +81,15 @@ def test_signal_carries_coordinates_only() -> None:
     assert kafka_message_signal(Msg()) == "t:1:42"
 
 
-def test_generated_dag_files_use_the_builder() -> None:
+def test_every_contract_has_exactly_its_generated_dag_file() -> None:
+    """One `dags/ingest_<agency>__<dataset>.py` per non-seed contract, calling the builder with its
+    id; a missing file (a dataset Airflow would never ingest) or a stray one fails."""
     dags = Path(__file__).resolve().parents[2] / "dags"
-    for contract_id in CONTRACTS:
-        slug = contract_id.replace(".", "__")
-        path = dags / f"ingest_{slug}.py"
-        if path.exists():
-            assert f'build_ingest_dag("{contract_id}")' in path.read_text()
+    all_contracts = load_all()
+    expected = {f"ingest_{all_contracts[cid].slug}.py": cid for cid in CONTRACTS}
+    present = {p.name for p in dags.glob("ingest_*.py")}
+    assert CONTRACTS, "no Kafka contract found"
+    assert sorted(set(expected) - present) == [], "missing generated DAG files (run `gdx contracts generate`)"
+    assert sorted(present - set(expected)) == [], "DAG files no contract generates"
+    for name, contract_id in expected.items():
+        assert f'build_ingest_dag("{contract_id}")' in (dags / name).read_text(), name

@@ -7,7 +7,8 @@ one agency). dbt-duckdb turns `meta.external_location` into the relation a model
 dbt-duckdb applies `str.format_map` with the source's fields, and — because the result contains
 "(" — uses it verbatim, so the model reads
 `read_parquet('<lake>/bronze/<agency>/<dataset>/v<major>/*/*.parquet', hive_partitioning = true,
-union_by_name = true)` and sees `ingest_date` as a column.
+union_by_name = true)` and sees `ingest_date` as a column. `meta.committed_by` names the
+dataset's ledger folder: macro `lake_source` shows only rows of committed batches.
 
 Why not `datacontract export dbt-sources`: it names the source after the contract id, has no
 external location or freshness, tests clear-text names of pseudonymised columns and relies on the
@@ -48,6 +49,12 @@ def external_location(contract: Contract) -> str:
         f"/bronze/{contract.agency}/{contract.dataset}/v{contract.major}/*/*.parquet', "
         "hive_partitioning = true, union_by_name = true)"
     )
+
+
+def committed_by(contract: Contract) -> str:
+    """The ledger folder whose file names commit this dataset's bronze files: macro `lake_source`
+    keeps only rows whose `_batch_id` has a ledger file there (a crash's leftovers stay hidden)."""
+    return f'{{{{ env_var("GDX_LAKE_ROOT", "../lake") }}}}/ledger/{contract.agency}/{contract.dataset}'
 
 
 def _period(duration_s: float) -> dict[str, Any]:
@@ -93,6 +100,7 @@ def _table(contract: Contract) -> dict[str, Any]:
     config: dict[str, Any] = {
         "meta": {
             "external_location": external_location(contract),
+            "committed_by": committed_by(contract),
             "contract_id": contract.id,
             "contract_version": contract.version,
             "kafka_topic": contract.topic,
