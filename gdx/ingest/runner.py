@@ -57,6 +57,19 @@ class NoTopic(IngestError):
     """The contract's topic does not exist yet: nothing was ever published under it."""
 
 
+class OffsetsDisagree(IngestError):
+    """Lake, group and broker disagree about where to resume (`gdx.ingest.offsets`): the run stopped
+    before consuming; the message says what happened and which command resolves it."""
+
+    def __init__(self, message: str, problems: list[Any]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class OffsetOutOfRange(IngestError):
+    """The broker no longer has an offset being read (auto.offset.reset=error): stopped, not reset."""
+
+
 @dataclass
 class BatchSummary:
     batch_id: str
@@ -136,10 +149,14 @@ def run_ingest(
     connection: KafkaConnection | None = None,
     config: IngestConfig | None = None,
     settings: Settings | None = None,
+    accept_gap: bool = False,
+    new_topic_generation: bool = False,
 ) -> RunSummary:
     """Ingest what is waiting on the contract's topic (bounded by `config`) exactly once.
 
-    `connection` defaults to the ingestion principal's (`resolve_connection`)."""
+    `connection` defaults to the ingestion principal's (`resolve_connection`). `accept_gap` /
+    `new_topic_generation` record the operator's resolution of an offset problem first
+    (`gdx.ingest.resolutions`)."""
     from gdx.ingest.consumer import BatchConsumer, TopicMissing, group_id
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.locking import dataset_lock
@@ -175,8 +192,9 @@ def run_ingest(
                 log.warning("%s: removed %d uncommitted file(s) left by an interrupted run: %s",
                             contract.id, summary.recovered_files, plan.orphans[:5])  # fmt: skip
             fault("after_orphan_cleanup")
-            committed = consumer.committed(partitions)
-            starts = plan.start_offsets(partitions, committed)
+            plan, committed, starts = _checked_starts(
+                lake, contract, consumer, partitions, plan, accept_gap=accept_gap, new_topic_generation=new_topic_generation
+            )
             summary.start_offsets = dict(starts)
             behind = {p: o for p, o in starts.items() if o is not None and (committed.get(p) is None or committed[p] < o)}
             if behind:  # the lake is ahead of the group (crash between ledger and commit): roll forward
@@ -188,7 +206,8 @@ def run_ingest(
         finally:
             consumer.close()
         if workers > 1:
-            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, conn, summary)
+            stamp = (consumer.generation, consumer.topic_id)
+            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, conn, summary, stamp)
     summary.duration_s = time.perf_counter() - started
     log.info(
         "%s: %d records in %d batch(es), %d landed, %d quarantined (%s), %.0f records/s",
@@ -196,6 +215,66 @@ def run_ingest(
         dict(summary.quarantined_by_rule.most_common(5)), summary.records_per_s,
     )  # fmt: skip
     return summary
+
+
+def _checked_starts(
+    lake: Lake,
+    contract: Contract,
+    consumer: BatchConsumer,
+    partitions: list[int],
+    plan: recovery.RecoveryPlan,
+    *,
+    accept_gap: bool,
+    new_topic_generation: bool,
+) -> tuple[recovery.RecoveryPlan, dict[int, int | None], dict[int, int | None]]:
+    """Start offsets checked by `gdx.ingest.offsets` (after recording a requested resolution);
+    stamps the consumer with the generation and topic id its batches belong to. Raises
+    `OffsetsDisagree` before anything is consumed."""
+    from gdx.ingest import offsets, resolutions
+
+    topic_id = consumer.current_topic_id()
+    if new_topic_generation:
+        expected = plan.generation_topic_id or next((t for t in plan.ledger_topic_ids.values() if t), None)
+        if topic_id is not None and topic_id == expected:
+            raise IngestError(
+                f"{contract.id}: --new-topic-generation refused: {contract.topic} still has topic id {topic_id}, the one"
+                f" generation {plan.generation} was read from (the topic was not recreated)"
+            )
+        generation = plan.generation + 1
+        resolutions.record(lake, contract, [resolutions.new(contract, resolutions.NEW_TOPIC_GENERATION, generation, topic_id=topic_id)])
+        # offsets restart with the new topic: the group's offsets of the old one mean nothing now
+        consumer.commit(dict.fromkeys(partitions, 0))
+        log.warning("%s: started topic generation %d (topic id %s) at offset 0", contract.id, generation, topic_id)
+        plan = recovery.scan(lake, contract)
+    for _ in range(3):  # an accepted group-ahead range can uncover a retention gap behind it
+        committed = consumer.committed(partitions)
+        watermarks = {p: consumer.watermarks(p) for p in partitions}
+        decisions = offsets.plan(
+            plan.facts(partitions, committed, watermarks), topic_id=topic_id,
+            generation_topic_id=plan.generation_topic_id, generation_start=plan.generation_start,
+        )  # fmt: skip
+        problems = [pr for d in decisions.values() for pr in d.problems]
+        if not problems:
+            break
+        if not (accept_gap and all(pr.acceptable for pr in problems)):
+            message = offsets.operator_message(contract.id, contract.topic, plan.generation, problems)
+            raise OffsetsDisagree(message, problems)
+        rid = None
+        rows = []
+        for pr in problems:
+            row = resolutions.new(
+                contract, resolutions.ACCEPT_GAP, plan.generation, topic_id=topic_id, partition=pr.partition,
+                first_offset=pr.first, end_offset=pr.end, problem=pr.kind, resolution_id=rid,
+            )  # fmt: skip
+            rid = row.resolution_id
+            rows.append(row)
+        resolutions.record(lake, contract, rows)
+        log.warning("%s: accepted gap(s) %s", contract.id, [(pr.partition, pr.first, pr.end, pr.kind) for pr in problems])
+        plan = recovery.scan(lake, contract)
+    else:
+        raise IngestError(f"{contract.id}: offset problems remain after accepting gaps: {problems}")
+    consumer.generation, consumer.topic_id = plan.generation, topic_id
+    return plan, committed, {p: d.start for p, d in decisions.items()}
 
 
 def _consume_loop(
@@ -252,6 +331,7 @@ def _run_workers(
     config: IngestConfig,
     conn: KafkaConnection,
     summary: RunSummary,
+    stamp: tuple[int, str | None] = (0, None),
 ) -> None:
     """Partition-parallel ingestion: `workers` forked processes, each with its own consumer over a
     disjoint set of partitions (batches, files, ledger entries and commits are per partition, so
@@ -274,7 +354,7 @@ def _run_workers(
         receive, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_worker_main,
-            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, conn),
+            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, conn, stamp),
             name=f"gdx-ingest-{contract.id}-{'-'.join(map(str, group))}",
         )
         proc.start()
@@ -306,12 +386,13 @@ def _worker_main(
     pseudonymiser: Pseudonymiser,
     config: IngestConfig,
     conn: KafkaConnection,
+    stamp: tuple[int, str | None] = (0, None),
 ) -> None:
     from gdx.ingest.consumer import BatchConsumer, group_id
 
     summary = RunSummary(contract.id, contract.topic)
     try:
-        consumer = BatchConsumer(conn, contract.topic, group_id(contract.id))
+        consumer = BatchConsumer(conn, contract.topic, group_id(contract.id), *stamp)
         try:
             consumer.assign(starts)
             _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, conn, summary)
@@ -428,7 +509,7 @@ def write_batch_files(
     for p in sorted(set(raw.partitions)):
         in_p = np.flatnonzero(parts == p)
         first, last = int(offs[in_p].min()), int(offs[in_p].max())
-        name = BatchName(raw.topic, int(p), first, last)
+        name = BatchName(raw.topic, int(p), first, last, generation=raw.generation)
         day = ingest_date(raw.timestamps[int(in_p[np.argmin(offs[in_p])])])
         landed = validated.landed[parts[validated.landed] == p]
         failed = failed_rows[parts[failed_rows] == p] if len(failed_rows) else failed_rows
@@ -499,7 +580,7 @@ def write_batch_files(
                     first_offset=first, last_offset=last, rows_in=len(in_p), rows_landed=len(landed),
                     rows_quarantined=len(failed), gx_success=gate.success, gx_evaluated_expectations=gate.evaluated,
                     gx_successful_expectations=gate.successful, started_at=batch_started, finished_at=batch_started,
-                    duration_s=0.0, bronze_path=bronze_rel, quarantine_path=quarantine_rel,
+                    duration_s=0.0, bronze_path=bronze_rel, quarantine_path=quarantine_rel, topic_id=raw.topic_id,
                 ),  # fmt: skip
             )
         )
