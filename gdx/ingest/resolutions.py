@@ -16,7 +16,9 @@ decisions let it go on, each an explicit command and each kept forever:
 Layout: `ledger/<agency>/<dataset>/_resolutions/<UTC time>-<kind>-<id>.parquet`, one row per
 accepted gap (or one row for a generation), columns `RESOLUTION_COLUMNS`. A sub-folder, so the
 `ledger/*/*/*.parquet` readers of batch entries (dbt, `gdx status`) do not mistake them for batches.
-Every record is also an `ingest.offsets_resolved` entry on the audit chain (`gdx.audit`).
+Every record is on the audit chain (`gdx.audit`) twice: its file like a ledger file (`ingest.batch`,
+path and SHA-256, so `gdx audit verify` notices an edit) and the decision as an
+`ingest.offsets_resolved` entry (kind, ranges, who).
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def record(lake: Lake, contract: Contract, rows: list[Resolution]) -> str:
     import pyarrow as pa
 
     from gdx.audit import AuditLog
+    from gdx.audit.ledger_chain import chain_ledger_file
     from gdx.security.principals import INGEST
 
     if not rows:
@@ -164,7 +167,11 @@ def record(lake: Lake, contract: Contract, rows: list[Resolution]) -> str:
             [r.partition, r.first_offset, r.end_offset, r.problem] for r in rows if r.partition is not None
         ][:50],
     }
-    AuditLog(lake).append(
+    audit = AuditLog(lake)
+    # the file joins the ledger's hash chain like a batch record (`gdx audit verify` checks it)…
+    chain_ledger_file(audit, contract.id, path, {"kind": f"resolution.{first.kind}"})
+    # …and the decision itself, who and what, is its own entry
+    audit.append(
         principal=INGEST, action="ingest.offsets_resolved", outcome="ok", dataset=contract.id, detail=detail
     )
     return path
