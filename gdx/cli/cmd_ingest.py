@@ -78,6 +78,14 @@ def register(app: typer.Typer) -> None:
                 " id (earlier batches stay); recorded in the ledger, then ingest.",
             ),
         ] = False,
+        rewind_group: Annotated[
+            bool,
+            typer.Option(
+                "--rewind-group",
+                help="The group committed past the lake's ledger (lake restored from a backup): set it back to"
+                " the ledger and read those records again; recorded in the ledger, then ingest.",
+            ),
+        ] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each batch.")] = False,
     ) -> None:
         """Consume CONTRACT_ID's topic, validate (GX gate), land bronze/quarantine exactly once.
@@ -96,8 +104,9 @@ def register(app: typer.Typer) -> None:
         )
         try:
             summary = run_ingest(
-                contract_id, connection=conn, config=config, accept_gap=accept_gap, new_topic_generation=new_topic_generation
-            )
+                contract_id, connection=conn, config=config, accept_gap=accept_gap, new_topic_generation=new_topic_generation,
+                rewind_group=rewind_group,
+            )  # fmt: skip
         except OffsetsDisagree as exc:  # exit code 4: an operator decision is needed, a retry will not help
             raise fail(str(exc), code=4) from None
         except (IngestError, LockTimeout) as exc:

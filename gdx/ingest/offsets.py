@@ -15,8 +15,10 @@ problem            what it means                                           resol
 topic_recreated    the topic id differs from the ledger's / generation's   --new-topic-generation
 ledger_overlap     two committed batches claim the same offsets            by hand (see message)
 ledger_gap         offsets between two ledger ranges were never landed     --accept-gap
-group_ahead        the group committed past the ledger (lake restored      --accept-gap, or point
-                   from a backup, GDX_LAKE_ROOT re-pointed)                GDX_LAKE_ROOT right
+group_ahead        the group committed past the ledger (lake restored      --rewind-group (read it
+                   from a backup, GDX_LAKE_ROOT re-pointed)                again), --accept-gap
+                                                                           (skip it), or point
+                                                                           GDX_LAKE_ROOT right
 beyond_log_end     the ledger is past the log end (topic truncated or      --new-topic-generation
                    recreated, wrong cluster)
 retention_gap      resuming below the log start: retention deleted         --accept-gap
@@ -207,7 +209,8 @@ def operator_message(contract_id: str, topic: str, generation: int, problems: li
         )
     if GROUP_AHEAD in kinds:
         lines.append(
-            "    (a group ahead of a restored lake: if the records are still on the topic, restore the lake's newer ledger instead)"
+            "  - the lake is right (restored from a backup) and the records are still on the topic: set the group back"
+            f" to the ledger and read them again (recorded in the ledger): gdx ingest {contract_id} --rewind-group"
         )
     if LEDGER_OVERLAP in kinds:
         lines.append(

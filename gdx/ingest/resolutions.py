@@ -8,6 +8,10 @@ decisions let it go on, each an explicit command and each kept forever:
   were read, a hole between ledger ranges, or the range a group ahead of the lake skipped. Later
   checks treat an accepted gap like a ledger range, so it never stops a run again; a different gap
   still does.
+* `gdx ingest <id> --rewind-group`: the group committed past the lake's ledger (the lake was
+  restored from a backup or re-pointed) and the records are still on the topic: the lake wins, the
+  group is set back to the ledger's next offset and `[next, committed)` is read again (landing is
+  idempotent by offset, so nothing lands twice). Recorded with the range it re-reads.
 * `gdx ingest <id> --new-topic-generation`: the topic was deleted and recreated (its topic id
   changed). Generation k+1 starts at offset 0 of the new topic id; the earlier generations' ledger
   entries and files stay untouched, and the new batches are named `<topic>+g<k+1>+…`
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from gdx.ingest.lakefs import Lake
 
 ACCEPT_GAP = "accept_gap"
+REWIND_GROUP = "rewind_group"
 NEW_TOPIC_GENERATION = "new_topic_generation"
 
 

@@ -13,7 +13,9 @@ range `first-last` named `<topic>+<partition>+<first>-<last>`):
     5 consumer offsets committed (last + 1)         before_offset_commit, after_offset_commit
 
 A crash anywhere is repaired by the next run (`gdx.ingest.recovery`): uncommitted files are
-deleted and their range is read again; committed batches are skipped. Two runs never interleave
+deleted and their range is read again; committed batches are skipped. Where each partition resumes
+is checked before anything is consumed (`gdx.ingest.offsets`): a mismatch between the ledger, the
+group and the broker stops the run (`OffsetsDisagree`) until an operator resolves it. Two runs never interleave
 (`gdx.ingest.locking`). With `workers > 1` the partitions are split over forked processes that
 run the same loop on disjoint partitions (files, ledger entries and commits are per partition). Nothing here uses the wall clock for data placement: file names come
 from offsets, `ingest_date` from the Kafka timestamp of the batch's first record.
@@ -151,12 +153,13 @@ def run_ingest(
     settings: Settings | None = None,
     accept_gap: bool = False,
     new_topic_generation: bool = False,
+    rewind_group: bool = False,
 ) -> RunSummary:
     """Ingest what is waiting on the contract's topic (bounded by `config`) exactly once.
 
     `connection` defaults to the ingestion principal's (`resolve_connection`). `accept_gap` /
-    `new_topic_generation` record the operator's resolution of an offset problem first
-    (`gdx.ingest.resolutions`)."""
+    `new_topic_generation` / `rewind_group` record the operator's resolution of an offset problem
+    first (`gdx.ingest.resolutions`)."""
     from gdx.ingest.consumer import BatchConsumer, TopicMissing, group_id
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.locking import dataset_lock
@@ -193,8 +196,9 @@ def run_ingest(
                             contract.id, summary.recovered_files, plan.orphans[:5])  # fmt: skip
             fault("after_orphan_cleanup")
             plan, committed, starts = _checked_starts(
-                lake, contract, consumer, partitions, plan, accept_gap=accept_gap, new_topic_generation=new_topic_generation
-            )
+                lake, contract, consumer, partitions, plan,
+                accept_gap=accept_gap, new_topic_generation=new_topic_generation, rewind_group=rewind_group,
+            )  # fmt: skip
             summary.start_offsets = dict(starts)
             behind = {p: o for p, o in starts.items() if o is not None and (committed.get(p) is None or committed[p] < o)}
             if behind:  # the lake is ahead of the group (crash between ledger and commit): roll forward
@@ -226,6 +230,7 @@ def _checked_starts(
     *,
     accept_gap: bool,
     new_topic_generation: bool,
+    rewind_group: bool = False,
 ) -> tuple[recovery.RecoveryPlan, dict[int, int | None], dict[int, int | None]]:
     """Start offsets checked by `gdx.ingest.offsets` (after recording a requested resolution);
     stamps the consumer with the generation and topic id its batches belong to. Raises
@@ -256,23 +261,29 @@ def _checked_starts(
         problems = [pr for d in decisions.values() for pr in d.problems]
         if not problems:
             break
-        if not (accept_gap and all(pr.acceptable for pr in problems)):
+        ahead = [pr for pr in problems if pr.kind == offsets.GROUP_AHEAD]
+        if rewind_group and ahead and len(ahead) == len(problems):
+            kind = resolutions.REWIND_GROUP  # the lake wins: read [ledger next, committed) again
+        elif accept_gap and all(pr.acceptable for pr in problems):
+            kind = resolutions.ACCEPT_GAP
+        else:
             message = offsets.operator_message(contract.id, contract.topic, plan.generation, problems)
             raise OffsetsDisagree(message, problems)
-        rid = None
-        rows = []
+        rows: list[resolutions.Resolution] = []
         for pr in problems:
-            row = resolutions.new(
-                contract, resolutions.ACCEPT_GAP, plan.generation, topic_id=topic_id, partition=pr.partition,
-                first_offset=pr.first, end_offset=pr.end, problem=pr.kind, resolution_id=rid,
-            )  # fmt: skip
-            rid = row.resolution_id
-            rows.append(row)
+            rows.append(
+                resolutions.new(
+                    contract, kind, plan.generation, topic_id=topic_id, partition=pr.partition, first_offset=pr.first,
+                    end_offset=pr.end, problem=pr.kind, resolution_id=rows[0].resolution_id if rows else None,
+                )  # fmt: skip
+            )
+        if kind == resolutions.REWIND_GROUP:
+            consumer.commit({pr.partition: pr.first for pr in problems if pr.first is not None})
         resolutions.record(lake, contract, rows)
-        log.warning("%s: accepted gap(s) %s", contract.id, [(pr.partition, pr.first, pr.end, pr.kind) for pr in problems])
+        log.warning("%s: %s %s", contract.id, kind, [(pr.partition, pr.first, pr.end, pr.kind) for pr in problems])
         plan = recovery.scan(lake, contract)
     else:
-        raise IngestError(f"{contract.id}: offset problems remain after accepting gaps: {problems}")
+        raise IngestError(f"{contract.id}: offset problems remain after resolving them: {problems}")
     consumer.generation, consumer.topic_id = plan.generation, topic_id
     return plan, committed, {p: d.start for p, d in decisions.items()}
 

@@ -138,6 +138,7 @@ def test_operator_message_names_numbers_and_commands() -> None:
     assert "partition 0: group_ahead" in text and "[100, 180)" in text
     assert "partition 1: retention_gap" in text and "[10, 50)" in text
     assert f"gdx ingest {AIR.id} --accept-gap" in text and "--new-topic-generation" not in text
+    assert f"gdx ingest {AIR.id} --rewind-group" in text  # group ahead: the lake may be right
     recreated = plan_partition(0, facts([(0, 9)]), topic_id=NEW).problems
     assert f"gdx ingest {AIR.id} --new-topic-generation" in offsets.operator_message(
         AIR.id, AIR.topic, 0, recreated
