@@ -343,3 +343,24 @@ def test_out_of_range_stops_loudly_instead_of_resetting() -> None:
     with pytest.raises(OffsetOutOfRange, match=r"no longer has the offset") as info:
         c.poll_batch(10, 1 << 30, 30.0, idle_timeout_s=5.0)
     assert isinstance(info.value, IngestError)
+
+
+def test_replays_of_a_new_generation_are_kept_apart_from_the_old_ones(tmp_path: Path) -> None:
+    """Offsets restart on a recreated topic: a row replayed from generation 0 at (p, o) must not
+    make generation 1's quarantined row at (p, o) look replayed already."""
+    from gdx.ingest.paths import replay_ledger_path
+
+    lake = Lake(str(tmp_path))
+    for gen in (0, 1):
+        name = BatchName(AIR.topic, 0, 0, 9, ".replay1", gen)
+        row = {
+            "replay_batch_id": name.stem, "quarantine_batch_id": replace(name, suffix="").stem,
+            "_kafka_topic": AIR.topic, "_kafka_partition": 0, "_kafka_offset": 5 + gen,
+            "contract_version": AIR.version, "replayed_at": datetime.now(UTC), "bronze_path": "x",
+        }  # fmt: skip
+        lake.write_parquet(
+            replay_ledger_path(AIR, name), pa.Table.from_pylist([row], schema=ledger.replay_schema())
+        )
+    done, batches = ledger.replayed_offsets(lake, AIR)
+    assert done == {(AIR.topic, 0, 5, 0), (AIR.topic, 0, 6, 1)}
+    assert batches == {f"{AIR.topic}+0+0-9.replay1", f"{AIR.topic}+g1+0+0-9.replay1"}
