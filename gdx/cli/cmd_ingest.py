@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--accept-gap",
-                help="Accept the offset gaps the last stop reported (retention, group ahead of the lake, ledger"
+                help="Accept the offset gaps found now (those a stopped run reports: retention, group ahead of the lake, ledger"
                 " holes) as never to be landed; recorded in the ledger with who/when, then ingest.",
             ),
         ] = False,
