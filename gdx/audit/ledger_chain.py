@@ -116,7 +116,8 @@ def candidates(lake: Lake, contract: Contract) -> list[str]:
 
     newest: dict[int, Any] = {}
     for name in ledger.committed_names(lake, contract):
-        if name.partition not in newest or name.last > newest[name.partition].last:
+        key = (name.generation, name.last)  # a recreated topic's generation restarts at offset 0
+        if name.partition not in newest or key > (newest[name.partition].generation, newest[name.partition].last):
             newest[name.partition] = name
     out = [ledger_path(contract, n) for n in newest.values()]
     replays: dict[str, str] = {}

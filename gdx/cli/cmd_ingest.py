@@ -64,6 +64,30 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--workers", help="Partition-parallel worker processes (default 1).")
         ] = None,
         no_dlq: Annotated[bool, typer.Option("--no-dlq", help="Do not publish dead letters.")] = False,
+        accept_gap: Annotated[
+            bool,
+            typer.Option(
+                "--accept-gap",
+                help="Accept the offset gaps found now (those a stopped run reports: retention, group ahead of the lake, ledger"
+                " holes) as never to be landed; recorded in the ledger with who/when, then ingest.",
+            ),
+        ] = False,
+        new_topic_generation: Annotated[
+            bool,
+            typer.Option(
+                "--new-topic-generation",
+                help="The topic was deleted and recreated: start a new generation at offset 0 of the new topic"
+                " id (earlier batches stay); recorded in the ledger, then ingest.",
+            ),
+        ] = False,
+        rewind_group: Annotated[
+            bool,
+            typer.Option(
+                "--rewind-group",
+                help="The group committed past the lake's ledger (lake restored from a backup): set it back to"
+                " the ledger and read those records again; recorded in the ledger, then ingest.",
+            ),
+        ] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each batch.")] = False,
     ) -> None:
         """Consume CONTRACT_ID's topic, validate (GX gate), land bronze/quarantine exactly once.
@@ -72,7 +96,7 @@ def register(app: typer.Typer) -> None:
         from gdx.ingest.gate import GateError
         from gdx.ingest.lease import Fenced
         from gdx.ingest.locking import LockTimeout
-        from gdx.ingest.runner import IngestError, run_ingest
+        from gdx.ingest.runner import IngestError, OffsetsDisagree, run_ingest
 
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         from gdx.security.principals import INGEST
@@ -82,7 +106,12 @@ def register(app: typer.Typer) -> None:
             max_records=max_records, batch_max_records=batch_records, dlq=False if no_dlq else None, workers=workers
         )
         try:
-            summary = run_ingest(contract_id, connection=conn, config=config)
+            summary = run_ingest(
+                contract_id, connection=conn, config=config, accept_gap=accept_gap, new_topic_generation=new_topic_generation,
+                rewind_group=rewind_group,
+            )  # fmt: skip
+        except OffsetsDisagree as exc:  # exit code 4: an operator decision is needed, a retry will not help
+            raise fail(str(exc), code=4) from None
         except (IngestError, LockTimeout, Fenced) as exc:
             raise fail(str(exc)) from None
         except GateError as exc:

@@ -3,7 +3,12 @@
 `ledger/<agency>/<dataset>/<topic>+<partition>+<first>-<last>.parquet` (docs/conventions.md). It
 is written after the batch's bronze and quarantine files are durable and before the Kafka offsets
 are committed; its existence is what makes those files part of the lake. Recovery reads only the
-file names; `gdx status` reads the rows.
+file names (and the newest entry's `topic_id` per partition); `gdx status` reads the rows.
+
+`topic_id` is Kafka's topic UUID (base64, as `kafka-topics --describe` prints it) at the time the
+batch was consumed: `gdx.ingest.offsets` compares it with the topic's current id, so a topic deleted
+and recreated under the same name is noticed. Files written before the column existed have no
+`topic_id`; they read as `None` ("unknown"), which is never a mismatch (nothing to compare).
 
 Replays of quarantined rows keep a per-row replay ledger under `ledger/<agency>/<dataset>/_replay/`
 (see `gdx.ingest.replay`).
@@ -35,6 +40,7 @@ COLUMNS = (
     "gx_evaluated_expectations", "gx_successful_expectations", "started_at", "finished_at",
     "duration_s", "bronze_path", "quarantine_path",
     "rows_disputed",  # of rows_quarantined: GX and the cross-check disagreed (absent in older files: 0)
+    "topic_id",
 )  # fmt: skip
 
 
@@ -83,6 +89,8 @@ class LedgerEntry:
     bronze_path: str | None
     quarantine_path: str | None
     rows_disputed: int = 0
+    topic_id: str | None = None
+    """Kafka's topic id when the batch was consumed (None: unknown)."""
 
     def __post_init__(self) -> None:
         if self.rows_in != self.rows_landed + self.rows_quarantined:
@@ -109,13 +117,23 @@ def chain(lake: Lake, contract: Contract, path: str, facts: dict[str, Any]) -> N
 
 
 def committed_names(lake: Lake, contract: Contract) -> list[BatchName]:
-    """Batches with a ledger entry, from the file names only (cheap, and what recovery trusts)."""
+    """Batches with a ledger entry (every generation), from the file names only (cheap, and what
+    recovery trusts)."""
     names = []
     for f in lake.list(ledger_root(contract), recursive=False):
         name = BatchName.parse(f.path)
         if name is not None and not name.suffix and name.topic == contract.topic:
             names.append(name)
     return sorted(names)
+
+
+def topic_id_of(lake: Lake, contract: Contract, name: BatchName) -> str | None:
+    """The `topic_id` of one ledger entry; None for files written before the column existed."""
+    table = lake.read_parquet(ledger_path(contract, name))
+    if "topic_id" not in table.column_names or not table.num_rows:
+        return None
+    value = table.column("topic_id")[0].as_py()
+    return value or None
 
 
 def read_all(lake: Lake, contract: Contract) -> list[dict[str, Any]]:
@@ -145,15 +163,21 @@ def replay_schema() -> pa.Schema:
     )
 
 
-def replayed_offsets(lake: Lake, contract: Contract) -> tuple[set[tuple[str, int, int]], set[str]]:
-    """(topic, partition, offset) of every quarantined row already landed by a replay, and the
-    replay batch ids that have a ledger entry."""
-    done: set[tuple[str, int, int]] = set()
+def replayed_offsets(lake: Lake, contract: Contract) -> tuple[set[tuple[str, int, int, int]], set[str]]:
+    """(topic, partition, offset, topic generation) of every quarantined row already landed by a
+    replay, and the replay batch ids that have a ledger entry. The generation (of the replay
+    file's name) keeps a recreated topic's offsets apart from the earlier topic's."""
+    done: set[tuple[str, int, int, int]] = set()
     batches: set[str] = set()
     for f in lake.list(replay_ledger_root(contract), recursive=False):
         if not f.path.endswith(".parquet"):
             continue
         t = lake.read_parquet(f.path)
+        parsed = BatchName.parse(f.path)
+        generation = parsed.generation if parsed else 0
         batches.add(f.path.rsplit("/", 1)[-1].removesuffix(".parquet"))
-        done.update(zip(t["_kafka_topic"].to_pylist(), t["_kafka_partition"].to_pylist(), t["_kafka_offset"].to_pylist(), strict=True))
+        done.update(
+            (topic, p, o, generation)
+            for topic, p, o in zip(t["_kafka_topic"].to_pylist(), t["_kafka_partition"].to_pylist(), t["_kafka_offset"].to_pylist(), strict=True)
+        )
     return done, batches

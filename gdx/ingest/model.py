@@ -19,6 +19,10 @@ class RawBatch:
     values: list[bytes | None] = field(default_factory=list)
     headers: list[list[tuple[str, bytes | None]] | None] = field(default_factory=list)
     nbytes: int = 0
+    generation: int = 0
+    """The topic generation the records belong to (names their files, `gdx.ingest.paths`)."""
+    topic_id: str | None = None
+    """Kafka's topic id when consumed (kept in the ledger entry)."""
 
     def __len__(self) -> int:
         return len(self.offsets)

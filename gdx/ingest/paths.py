@@ -3,6 +3,11 @@
 A batch is one contiguous offset range of one partition, and every file it writes is named by
 that range: `<topic>+<partition>+<first>-<last>.parquet`. The name is the batch id, the key of its
 ledger entry and what recovery matches orphans by.
+
+A topic deleted and recreated under the same name restarts its offsets at 0. After
+`gdx ingest --new-topic-generation` (`gdx.ingest.resolutions`) the batches of generation k ≥ 1 are
+named `<topic>+g<k>+<partition>+<first>-<last>`, so they never collide with the files of the
+earlier topic; names without `+g<k>` are generation 0 (every lake written before generations).
 """
 
 from __future__ import annotations
@@ -15,22 +20,25 @@ from zoneinfo import ZoneInfo
 from gdx.contracts.model import Contract
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-_NAME = re.compile(r"^(?P<topic>[A-Za-z0-9._-]+)\+(?P<partition>[0-9]+)\+(?P<first>[0-9]+)-(?P<last>[0-9]+)(?P<suffix>\.[A-Za-z0-9._-]+)?\.parquet$")
+_NAME = re.compile(r"^(?P<topic>[A-Za-z0-9._-]+)\+(?:g(?P<generation>[0-9]+)\+)?(?P<partition>[0-9]+)\+(?P<first>[0-9]+)-(?P<last>[0-9]+)(?P<suffix>\.[A-Za-z0-9._-]+)?\.parquet$")
 
 
 @dataclass(frozen=True, order=True)
 class BatchName:
-    """`<topic>+<partition>+<first>-<last>[.<suffix>]`: what a batch file is called."""
+    """`<topic>[+g<generation>]+<partition>+<first>-<last>[.<suffix>]`: what a batch file is called."""
 
     topic: str
     partition: int
     first: int
     last: int
     suffix: str = ""
+    generation: int = 0
+    """The topic generation (0: the first topic of this name; see the module docstring)."""
 
     @property
     def stem(self) -> str:
-        return f"{self.topic}+{self.partition}+{self.first}-{self.last}{self.suffix}"
+        gen = f"+g{self.generation}" if self.generation else ""
+        return f"{self.topic}{gen}+{self.partition}+{self.first}-{self.last}{self.suffix}"
 
     @property
     def file_name(self) -> str:
@@ -41,7 +49,9 @@ class BatchName:
         m = _NAME.match(name.rsplit("/", 1)[-1])
         if m is None:
             return None
-        return cls(m["topic"], int(m["partition"]), int(m["first"]), int(m["last"]), m["suffix"] or "")
+        return cls(
+            m["topic"], int(m["partition"]), int(m["first"]), int(m["last"]), m["suffix"] or "", int(m["generation"] or 0)
+        )
 
 
 def ingest_date(kafka_timestamp_ms: int) -> str:
@@ -84,6 +94,10 @@ def replay_ledger_root(contract: Contract) -> str:
 
 def replay_ledger_path(contract: Contract, name: BatchName) -> str:
     return f"{replay_ledger_root(contract)}/{name.file_name}"
+
+
+def resolutions_root(contract: Contract) -> str:
+    return f"{ledger_root(contract)}/_resolutions"
 
 
 def day_of(path: str) -> str | None:

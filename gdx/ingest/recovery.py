@@ -15,8 +15,12 @@ Before consuming, under the dataset lock and the lake lease (`gdx.ingest.lease`)
   between 1 and 4. Its records were never committed, so they will be read again — possibly cut
   into a batch with a different last offset, hence a different file name; deleting (not just
   overwriting) is what keeps them from landing twice;
-* starts each partition at max(committed offset, last ledger offset + 1): a crash between 4 and 5
-  leaves the group behind the lake, and the ledger wins (the offset commit is then rolled forward);
+* gathers what `gdx.ingest.offsets` needs to decide where each partition resumes: the ledger
+  ranges of the current topic generation, the newest entry's topic id per partition and the gaps
+  an operator accepted (`gdx.ingest.resolutions`). A partition resumes at the end of its ledger
+  ranges; a crash between 4 and 5 leaves the group behind the lake, and the ledger wins (the
+  offset commit is then rolled forward); anything else that does not add up (group ahead of the
+  ledger, retention past it, a recreated topic, gaps or overlaps) stops the run;
 * puts on the audit chain any ledger file a crash left without its `ingest.batch` entry (between
   4 and its audit append, `gdx.audit.ledger_chain`): the batch stays committed, its entry says it
   was chained by recovery. Temp files of audit appends a crash interrupted are deleted too.
@@ -35,7 +39,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gdx.ingest import ledger
+from gdx.ingest import ledger, resolutions
+from gdx.ingest.offsets import PartitionFacts
 from gdx.ingest.paths import BatchName, bronze_root, quarantine_root, replay_ledger_root
 
 if TYPE_CHECKING:
@@ -48,20 +53,38 @@ log = logging.getLogger(__name__)
 @dataclass
 class RecoveryPlan:
     ledger_next: dict[int, int] = field(default_factory=dict)
-    """Per partition: last ledger offset + 1."""
+    """Per partition: last ledger offset + 1 (current generation)."""
+    ranges: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    """Per partition: the (first, last) of every ledger batch of the current generation."""
+    ledger_topic_ids: dict[int, str | None] = field(default_factory=dict)
+    """Per partition: the topic id of the newest ledger entry (None: unknown, an older file)."""
+    generation: int = 0
+    generation_topic_id: str | None = None
+    accepted: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    """Per partition: accepted gaps `[first, end)` of the current generation."""
     orphans: list[str] = field(default_factory=list)
     temp_files: list[str] = field(default_factory=list)
     unchained: list[str] = field(default_factory=list)
     """Committed ledger files with no audit entry (a crash between the ledger write and its entry)."""
     contract_id: str = ""
 
-    def start_offsets(self, partitions: list[int], committed: dict[int, int | None]) -> dict[int, int | None]:
-        """Where each partition resumes; None = from the beginning (nothing committed anywhere)."""
-        out: dict[int, int | None] = {}
-        for p in partitions:
-            candidates = [o for o in (committed.get(p), self.ledger_next.get(p)) if o is not None]
-            out[p] = max(candidates) if candidates else None
-        return out
+    @property
+    def generation_start(self) -> int | None:
+        """A new generation starts at offset 0 of its topic; generation 0's start is unknown."""
+        return 0 if self.generation else None
+
+    def facts(
+        self, partitions: list[int], committed: dict[int, int | None], watermarks: dict[int, tuple[int, int]]
+    ) -> dict[int, PartitionFacts]:
+        """The inputs of `gdx.ingest.offsets.plan` per partition."""
+        return {
+            p: PartitionFacts(
+                ranges=self.ranges.get(p, []), committed=committed.get(p), log_start=watermarks[p][0],
+                log_end=watermarks[p][1], ledger_topic_id=self.ledger_topic_ids.get(p),
+                accepted=self.accepted.get(p, []),
+            )  # fmt: skip
+            for p in partitions
+        }
 
 
 def _is_temp(path: str) -> bool:
@@ -73,9 +96,20 @@ def scan(lake: Lake, contract: Contract) -> RecoveryPlan:
     from gdx.audit.ledger_chain import unchained
 
     plan = RecoveryPlan(contract_id=contract.id)
-    committed = {n.stem for n in ledger.committed_names(lake, contract)}
-    for name in ledger.committed_names(lake, contract):
+    decided = resolutions.read(lake, contract)
+    plan.generation, plan.generation_topic_id = resolutions.current_generation(decided)
+    plan.accepted = resolutions.accepted_gaps(decided, plan.generation)
+    names = ledger.committed_names(lake, contract)
+    committed = {n.stem for n in names}
+    newest: dict[int, BatchName] = {}
+    for name in names:
+        if name.generation != plan.generation:
+            continue  # an earlier topic generation: its offsets belong to a deleted topic
+        plan.ranges.setdefault(name.partition, []).append((name.first, name.last))
         plan.ledger_next[name.partition] = max(plan.ledger_next.get(name.partition, 0), name.last + 1)
+        if name.partition not in newest or name.last > newest[name.partition].last:
+            newest[name.partition] = name
+    plan.ledger_topic_ids = {p: ledger.topic_id_of(lake, contract, n) for p, n in newest.items()}
     _, replayed = ledger.replayed_offsets(lake, contract)
     for root in (bronze_root(contract), quarantine_root(contract)):
         for f in lake.list(root):

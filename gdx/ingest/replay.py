@@ -132,7 +132,7 @@ def _replay_file(
     summary.rows_considered += len(q)
     rows = []
     for r in q:
-        if (r["_kafka_topic"], r["_kafka_partition"], r["_kafka_offset"]) in done:
+        if (r["_kafka_topic"], r["_kafka_partition"], r["_kafka_offset"], name.generation) in done:
             summary.rows_already_replayed += 1
         elif (
             r["raw_value"] is None
@@ -164,7 +164,7 @@ def _replay_file(
     if not len(landed):
         return
     k = 1 + sum(1 for b in replay_batches if b.startswith(name.stem + ".replay"))
-    replay_name = BatchName(name.topic, name.partition, name.first, name.last, f".replay{k}")
+    replay_name = BatchName(name.topic, name.partition, name.first, name.last, f".replay{k}", name.generation)
     now = datetime.now(UTC)
     preset = {p: [tokens.get(int(i)) for i in landed] for p, tokens in validated.token_override.items()}
     table = bronze_table(

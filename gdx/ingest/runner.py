@@ -13,7 +13,9 @@ range `first-last` named `<topic>+<partition>+<first>-<last>`):
     5 consumer offsets committed (last + 1)         before_offset_commit, after_offset_commit
 
 A crash anywhere is repaired by the next run (`gdx.ingest.recovery`): uncommitted files are
-deleted and their range is read again; committed batches are skipped. Two runs never interleave
+deleted and their range is read again; committed batches are skipped. Where each partition resumes
+is checked before anything is consumed (`gdx.ingest.offsets`): a mismatch between the ledger, the
+group and the broker stops the run (`OffsetsDisagree`) until an operator resolves it. Two runs never interleave
 (`gdx.ingest.locking` on a host, the lake lease of `gdx.ingest.lease` across hosts: a run that
 lost its lease is fenced — every write and deletion refused). With `workers > 1` the partitions are split over forked processes that
 run the same loop on disjoint partitions (files, ledger entries and commits are per partition). Nothing here uses the wall clock for data placement: file names come
@@ -56,6 +58,19 @@ class IngestError(RuntimeError):
 
 class NoTopic(IngestError):
     """The contract's topic does not exist yet: nothing was ever published under it."""
+
+
+class OffsetsDisagree(IngestError):
+    """Lake, group and broker disagree about where to resume (`gdx.ingest.offsets`): the run stopped
+    before consuming; the message says what happened and which command resolves it."""
+
+    def __init__(self, message: str, problems: list[Any]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class OffsetOutOfRange(IngestError):
+    """The broker no longer has an offset being read (auto.offset.reset=error): stopped, not reset."""
 
 
 @dataclass
@@ -139,10 +154,15 @@ def run_ingest(
     connection: KafkaConnection | None = None,
     config: IngestConfig | None = None,
     settings: Settings | None = None,
+    accept_gap: bool = False,
+    new_topic_generation: bool = False,
+    rewind_group: bool = False,
 ) -> RunSummary:
     """Ingest what is waiting on the contract's topic (bounded by `config`) exactly once.
 
-    `connection` defaults to the ingestion principal's (`resolve_connection`)."""
+    `connection` defaults to the ingestion principal's (`resolve_connection`). `accept_gap` /
+    `new_topic_generation` / `rewind_group` record the operator's resolution of an offset problem
+    first (`gdx.ingest.resolutions`)."""
     from gdx.ingest.consumer import BatchConsumer, TopicMissing, group_id
     from gdx.ingest.lakefs import Lake
     from gdx.ingest.lease import dataset_guard
@@ -178,8 +198,10 @@ def run_ingest(
                 log.warning("%s: removed %d uncommitted file(s) left by an interrupted run: %s",
                             contract.id, summary.recovered_files, plan.orphans[:5])  # fmt: skip
             fault("after_orphan_cleanup")
-            committed = consumer.committed(partitions)
-            starts = plan.start_offsets(partitions, committed)
+            plan, committed, starts = _checked_starts(
+                lake, contract, consumer, partitions, plan,
+                accept_gap=accept_gap, new_topic_generation=new_topic_generation, rewind_group=rewind_group,
+            )  # fmt: skip
             summary.start_offsets = dict(starts)
             behind = {p: o for p, o in starts.items() if o is not None and (committed.get(p) is None or committed[p] < o)}
             if behind:  # the lake is ahead of the group (crash between ledger and commit): roll forward
@@ -191,7 +213,8 @@ def run_ingest(
         finally:
             consumer.close()
         if workers > 1:
-            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, conn, summary)
+            stamp = (consumer.generation, consumer.topic_id)
+            _run_workers(contract, starts, workers, validator, lake, pseudonymiser, config, conn, summary, stamp)
     summary.duration_s = time.perf_counter() - started
     if summary.rows_disputed:
         log.error("%s: %d row(s) quarantined as gate.disagreement in this run need attention (gdx status)",
@@ -202,6 +225,73 @@ def run_ingest(
         dict(summary.quarantined_by_rule.most_common(5)), summary.records_per_s,
     )  # fmt: skip
     return summary
+
+
+def _checked_starts(
+    lake: Lake,
+    contract: Contract,
+    consumer: BatchConsumer,
+    partitions: list[int],
+    plan: recovery.RecoveryPlan,
+    *,
+    accept_gap: bool,
+    new_topic_generation: bool,
+    rewind_group: bool = False,
+) -> tuple[recovery.RecoveryPlan, dict[int, int | None], dict[int, int | None]]:
+    """Start offsets checked by `gdx.ingest.offsets` (after recording a requested resolution);
+    stamps the consumer with the generation and topic id its batches belong to. Raises
+    `OffsetsDisagree` before anything is consumed."""
+    from gdx.ingest import offsets, resolutions
+
+    topic_id = consumer.current_topic_id()
+    if new_topic_generation:
+        expected = plan.generation_topic_id or next((t for t in plan.ledger_topic_ids.values() if t), None)
+        if topic_id is not None and topic_id == expected:
+            raise IngestError(
+                f"{contract.id}: --new-topic-generation refused: {contract.topic} still has topic id {topic_id}, the one"
+                f" generation {plan.generation} was read from (the topic was not recreated)"
+            )
+        generation = plan.generation + 1
+        resolutions.record(lake, contract, [resolutions.new(contract, resolutions.NEW_TOPIC_GENERATION, generation, topic_id=topic_id)])
+        # offsets restart with the new topic: the group's offsets of the old one mean nothing now
+        consumer.commit(dict.fromkeys(partitions, 0))
+        log.warning("%s: started topic generation %d (topic id %s) at offset 0", contract.id, generation, topic_id)
+        plan = recovery.scan(lake, contract)
+    for _ in range(3):  # an accepted group-ahead range can uncover a retention gap behind it
+        committed = consumer.committed(partitions)
+        watermarks = {p: consumer.watermarks(p) for p in partitions}
+        decisions = offsets.plan(
+            plan.facts(partitions, committed, watermarks), topic_id=topic_id,
+            generation_topic_id=plan.generation_topic_id, generation_start=plan.generation_start,
+        )  # fmt: skip
+        problems = [pr for d in decisions.values() for pr in d.problems]
+        if not problems:
+            break
+        ahead = [pr for pr in problems if pr.kind == offsets.GROUP_AHEAD]
+        if rewind_group and ahead and len(ahead) == len(problems):
+            kind = resolutions.REWIND_GROUP  # the lake wins: read [ledger next, committed) again
+        elif accept_gap and all(pr.acceptable for pr in problems):
+            kind = resolutions.ACCEPT_GAP
+        else:
+            message = offsets.operator_message(contract.id, contract.topic, plan.generation, problems)
+            raise OffsetsDisagree(message, problems)
+        rows: list[resolutions.Resolution] = []
+        for pr in problems:
+            rows.append(
+                resolutions.new(
+                    contract, kind, plan.generation, topic_id=topic_id, partition=pr.partition, first_offset=pr.first,
+                    end_offset=pr.end, problem=pr.kind, resolution_id=rows[0].resolution_id if rows else None,
+                )  # fmt: skip
+            )
+        if kind == resolutions.REWIND_GROUP:
+            consumer.commit({pr.partition: pr.first for pr in problems if pr.first is not None})
+        resolutions.record(lake, contract, rows)
+        log.warning("%s: %s %s", contract.id, kind, [(pr.partition, pr.first, pr.end, pr.kind) for pr in problems])
+        plan = recovery.scan(lake, contract)
+    else:
+        raise IngestError(f"{contract.id}: offset problems remain after resolving them: {problems}")
+    consumer.generation, consumer.topic_id = plan.generation, topic_id
+    return plan, committed, {p: d.start for p, d in decisions.items()}
 
 
 def _consume_loop(
@@ -258,6 +348,7 @@ def _run_workers(
     config: IngestConfig,
     conn: KafkaConnection,
     summary: RunSummary,
+    stamp: tuple[int, str | None] = (0, None),
 ) -> None:
     """Partition-parallel ingestion: `workers` forked processes, each with its own consumer over a
     disjoint set of partitions (batches, files, ledger entries and commits are per partition, so
@@ -280,7 +371,7 @@ def _run_workers(
         receive, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_worker_main,
-            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, conn),
+            args=(send, contract, {p: starts[p] for p in group}, validator, lake, pseudonymiser, worker_config, conn, stamp),
             name=f"gdx-ingest-{contract.id}-{'-'.join(map(str, group))}",
         )
         proc.start()
@@ -312,12 +403,13 @@ def _worker_main(
     pseudonymiser: Pseudonymiser,
     config: IngestConfig,
     conn: KafkaConnection,
+    stamp: tuple[int, str | None] = (0, None),
 ) -> None:
     from gdx.ingest.consumer import BatchConsumer, group_id
 
     summary = RunSummary(contract.id, contract.topic)
     try:
-        consumer = BatchConsumer(conn, contract.topic, group_id(contract.id))
+        consumer = BatchConsumer(conn, contract.topic, group_id(contract.id), *stamp)
         try:
             consumer.assign(starts)
             _consume_loop(contract, consumer, validator, lake, pseudonymiser, config, conn, summary)
@@ -436,7 +528,7 @@ def write_batch_files(
     for p in sorted(set(raw.partitions)):
         in_p = np.flatnonzero(parts == p)
         first, last = int(offs[in_p].min()), int(offs[in_p].max())
-        name = BatchName(raw.topic, int(p), first, last)
+        name = BatchName(raw.topic, int(p), first, last, generation=raw.generation)
         day = ingest_date(raw.timestamps[int(in_p[np.argmin(offs[in_p])])])
         landed = validated.landed[parts[validated.landed] == p]
         failed = failed_rows[parts[failed_rows] == p] if len(failed_rows) else failed_rows
@@ -508,7 +600,7 @@ def write_batch_files(
                     rows_quarantined=len(failed), gx_success=gate.success, gx_evaluated_expectations=gate.evaluated,
                     gx_successful_expectations=gate.successful, started_at=batch_started, finished_at=batch_started,
                     duration_s=0.0, bronze_path=bronze_rel, quarantine_path=quarantine_rel,
-                    rows_disputed=validated.disputed(failed),
+                    rows_disputed=validated.disputed(failed), topic_id=raw.topic_id,
                 ),  # fmt: skip
             )
         )

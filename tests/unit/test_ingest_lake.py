@@ -78,9 +78,13 @@ def test_recovery_deletes_orphans_and_resumes_after_the_ledger(tmp_path: Path) -
     assert len(plan.temp_files) == 1
     assert recovery.clean(lake, plan) == 3
     assert not temp.exists() and lake.exists(bronze_path(AIR, "2024-03-01", done))
-    # the ledger wins over a lagging group; a group ahead of the ledger (reset) wins too
-    starts = plan.start_offsets([0, 1, 2], {0: 40, 1: 70, 2: None})
-    assert starts == {0: 100, 1: 70, 2: None}
+    # the ledger wins over a lagging group; a group ahead of the ledger is a problem, not a start
+    from gdx.ingest import offsets
+
+    marks = {0: (0, 500), 1: (0, 500), 2: (0, 500)}
+    decisions = offsets.plan(plan.facts([0, 1, 2], {0: 40, 1: 70, 2: None}, marks), topic_id=None)
+    assert {p: d.start for p, d in decisions.items()} == {0: 100, 1: None, 2: 0}
+    assert [(pr.kind, pr.first, pr.end) for pr in decisions[1].problems] == [("group_ahead", 50, 70)]
 
 
 def test_lock_excludes_a_second_holder(tmp_path: Path) -> None:

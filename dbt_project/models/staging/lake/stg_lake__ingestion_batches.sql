@@ -41,7 +41,8 @@ deduplicated as (
     select *
     from renamed
     qualify row_number() over (
-        partition by kafka_topic, kafka_partition, first_offset, last_offset
+        -- a recreated topic restarts its offsets: its generation (`+g<k>+` in the batch id) keeps them apart
+        partition by kafka_topic, regexp_extract(batch_id, '\+g([0-9]+)\+', 1), kafka_partition, first_offset, last_offset
         order by finished_at desc, batch_id desc
     ) = 1
 

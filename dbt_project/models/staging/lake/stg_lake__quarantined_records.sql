@@ -34,7 +34,8 @@ deduplicated as (
     select *
     from renamed
     qualify row_number() over (
-        partition by _kafka_topic, _kafka_partition, _kafka_offset, rule_id, column_name
+        -- a recreated topic restarts its offsets: its generation (`+g<k>+` in the batch id) keeps them apart
+        partition by _kafka_topic, regexp_extract(_batch_id, '\+g([0-9]+)\+', 1), _kafka_partition, _kafka_offset, rule_id, column_name
         order by _ingested_at desc
     ) = 1
 
