@@ -241,7 +241,9 @@ def s3_create_exclusive(path: str, data: bytes) -> bool:
     except Exception as exc:
         if _precondition_failed(exc):
             return False
-        raise
+        # A failed PUT is an I/O failure of the lake like any other write's (pyarrow raises OSError):
+        # callers and the CLI handle one kind, and botocore's message says what the server answered.
+        raise OSError(f"PUT s3://{path} failed: {exc}") from exc
     return True
 
 

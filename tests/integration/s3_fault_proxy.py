@@ -90,7 +90,8 @@ class FaultProxy:
                 url = urlsplit(self.path)
                 key = unquote(url.path)
                 if self.command == "PUT" and proxy._should_fail(key):
-                    # pyarrow uploads as multipart: this PUT is an UploadPart (query partNumber=…)
+                    # pyarrow uploads as multipart (UploadPart, query partNumber=…); the ledger entry is one
+                    # conditional PutObject (boto3)
                     operation = "UploadPart" if "partNumber=" in url.query else "PutObject"
                     with proxy._lock:
                         proxy.failed.append((operation, key))

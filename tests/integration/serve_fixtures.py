@@ -284,65 +284,8 @@ class ServeWarehouse:
     catalog: list[dict[str, Any]]
 
 
-def _write_bronze(lake: Path, contract: Any, rows: list[dict[str, Any]], name: str) -> None:
-    """One bronze file; each row carries its lake metadata (`_event_id`, `_kafka_offset`, ...)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from gdx.contracts.exporters.arrow import METADATA_COLUMNS, to_arrow_schema
-
-    schema = to_arrow_schema(contract)
-    meta_names = {n for n, _ in METADATA_COLUMNS}
-    columns = {f.name: [r.get(f.name) for r in rows] for f in schema}
-    for f in schema:
-        if f.name in meta_names:
-            columns[f.name] = [r[f.name] for r in rows]
-    table = pa.table(columns, schema=schema)
-    folder = (
-        lake / "bronze" / contract.agency / contract.dataset / f"v{contract.major}" / "ingest_date=2025-03-20"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / name)
-
-
-def _air_events(contract: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Two bronze batches: 5 hourly readings, then a replayed copy of one and a revision of another."""
-    start = datetime(2025, 3, 20, 0, tzinfo=UTC)
-
-    def event(
-        hour: int, pm25: float, event_id: str, offset: int, batch: str, published: datetime
-    ) -> dict[str, Any]:
-        return {
-            "station_id": "57t",
-            "station_name_th": "ต.เวียงพางคำ อ.แม่สาย จ.เชียงราย",
-            "province_code": "TH-57",
-            "province_raw": "เชียงราย",
-            "measured_at": start + timedelta(hours=hour),
-            "pm25": pm25,
-            "_event_id": event_id,
-            "_kafka_topic": contract.topic,
-            "_kafka_partition": 0,
-            "_kafka_offset": offset,
-            "_kafka_timestamp": published,
-            "_batch_id": batch,
-            "_contract_version": contract.version,
-            "_ingested_at": published + timedelta(minutes=1),
-        }
-
-    first = [event(h, 40.0 + h, f"e{h}", h, "b0", NOW) for h in range(5)]
-    later = NOW + timedelta(hours=1)
-    second = [
-        {**first[1], "_batch_id": "b1", "_ingested_at": later},  # a replay: same event, landed again
-        event(2, 99.5, "e2-revised", 5, "b1", later),  # PCD revised hour 2: the revision wins
-    ]
-    return first, second
-
-
-AIR_EXPECTED_PM25 = [40.0, 41.0, 99.5, 43.0, 44.0]
-
-
 def build_serve_warehouse(root: Path, with_exports: bool = True, with_duckdb: bool = True) -> ServeWarehouse:
-    """Write the marts (exports and/or DuckDB tables) and a little bronze data under `root`."""
+    """Write the marts (exports and/or DuckDB tables) under `root`, and an empty lake folder."""
     import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -373,12 +316,9 @@ def build_serve_warehouse(root: Path, with_exports: bool = True, with_duckdb: bo
             con.unregister("incoming")
         con.close()
 
+    # No bronze here: a lake is only ever written by the engine (tests/integration/engine_lake.py);
+    # the downloads over a real lake are tested in test_serve_downloads against it.
     lake = root / "lake"
-    if "pcd.air_quality_hourly" in contracts:
-        air = contracts["pcd.air_quality_hourly"]
-        first, second = _air_events(air)
-        _write_bronze(lake, air, first, f"{air.topic}+0+0-4.parquet")
-        _write_bronze(lake, air, second, f"{air.topic}+0+5-6.parquet")
     return ServeWarehouse(warehouse, lake, kpis, quality, catalog)
 
 

@@ -302,7 +302,8 @@ def test_s3_put_failing_mid_batch(tmp_path: Path, kafka_cluster: Any, s3_server:
         assert "the lake could not be read or written" in failed.stderr and "rerun" in failed.stderr
         assert s3_server.secret_key not in failed.stdout + failed.stderr
         assert proxy.failed, "no PUT was refused"
-        assert {op for op, _ in proxy.failed} == {"UploadPart"} and len({k for _, k in proxy.failed}) == 1
+        # the ledger entry is created by one conditional PutObject (If-None-Match: *, gdx.ingest.lease)
+        assert {op for op, _ in proxy.failed} == {"PutObject"} and len({k for _, k in proxy.failed}) == 1
         failed_key = proxy.failed[0][1].split("/", 2)[2]  # /bucket/key → key
         assert "/ledger/" in failed_key and failed_key.endswith(".parquet")
         assert not lake.exists(lake.rel(f"{s3_server.bucket}/{failed_key}")), "a failed PUT left an object"
@@ -314,7 +315,7 @@ def test_s3_put_failing_mid_batch(tmp_path: Path, kafka_cluster: Any, s3_server:
         assert partial.duplicated == 0 and 0 < partial.lost < 300  # uncommitted rows are not counted
         failed_batch = BatchName.parse(failed_key)
         assert failed_batch is not None
-        proof = (f"{len(proxy.failed)} refused UploadPart attempt(s) of the run's 2nd ledger PUT "
+        proof = (f"{len(proxy.failed)} refused conditional PutObject attempt(s) of the run's 2nd ledger entry "
                  f"(partition {failed_batch.partition}, offsets {failed_batch.first}-{failed_batch.last}), after "
                  f"{committed_before} ledger file(s) committed; {len(left)} uncommitted object(s) left, deleted by the rerun")  # fmt: skip
 

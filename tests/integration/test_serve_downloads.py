@@ -10,14 +10,13 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import requests
 
 from gdx.contracts.model import load_all
 from gdx.serve.downloads import public_columns
-from tests.integration.serve_fixtures import AIR_EXPECTED_PM25, CONTRACTS_DIR, serve_url, serve_warehouse  # noqa: F401
+from tests.integration.serve_fixtures import CONTRACTS_DIR, serve_url, serve_warehouse  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -54,19 +53,6 @@ def test_every_public_download_has_exactly_the_contract_columns(
         header = csv.content.decode("utf-8-sig").splitlines()[0]
         assert header.replace('"', "").split(",") == public_columns(contract)
         assert "attachment" in csv.headers["content-disposition"]
-
-
-def test_air_quality_download_is_the_current_state(serve_url: str) -> None:
-    package = _package(serve_url, "pcd.air_quality_hourly")
-    url = {r["format"]: r["url"] for r in package["resources"]}["Parquet"]
-    table = pq.read_table(io.BytesIO(requests.get(url, timeout=60).content))
-    # 7 bronze rows: 5 readings + a replayed copy + a revision of hour 2 → 5 rows, revision wins.
-    assert table.column("pm25").to_pylist() == AIR_EXPECTED_PM25
-    assert str(table.schema.field("measured_at").type) == "timestamp[us, tz=Asia/Bangkok]"
-    csv = requests.get(url.replace(".parquet", ".csv"), timeout=60).content.decode("utf-8-sig")
-    assert "2025-03-20T07:00:00+07:00" in csv  # ISO 8601 with the offset, as on the wire
-    rows = pacsv.read_csv(io.BytesIO(csv.encode()))
-    assert rows.num_rows == 5
 
 
 def test_reference_seed_download_keeps_codes_as_text(serve_url: str) -> None:
@@ -158,3 +144,4 @@ def test_downloads_over_the_engine_lake_with_a_republication(tmp_path: Path, eng
     assert row.num_rows == 1
     revised = [r for r in latest.to_pylist() if r["_event_id"] != first_published["_event_id"]][0]
     assert row.column("pm25")[0].as_py() == revised["pm25"] != first_published["pm25"]
+    assert str(served.schema.field("measured_at").type) == "timestamp[us, tz=Asia/Bangkok]"
