@@ -180,23 +180,27 @@ def acknowledged(lake: Lake, contract: Contract) -> set[str]:
 
 
 def outstanding_disputes(
-    lake: Lake, contract: Contract, rows: list[dict[str, Any]], replayed: set[tuple[str, int, int]]
+    lake: Lake, contract: Contract, rows: list[dict[str, Any]], replayed: set[tuple[str, int, int, int]]
 ) -> dict[str, int]:
     """Per batch id: disputed rows not landed by a replay and not acknowledged. Reads only the
     quarantine files of batches whose ledger entry counts disputed rows."""
     from gdx.ingest.gate import DISAGREEMENT
+
+    from gdx.ingest.paths import BatchName
 
     acked = acknowledged(lake, contract)
     out: dict[str, int] = {}
     for r in rows:
         if not r.get("rows_disputed") or r["batch_id"] in acked or not r.get("quarantine_path"):
             continue
+        name = BatchName.parse(r["batch_id"] + ".parquet")
+        generation = name.generation if name else 0  # replayed keys carry the topic generation
         q = lake.read_parquet(r["quarantine_path"]).select(
             ["_kafka_topic", "_kafka_partition", "_kafka_offset", "rule_id"]
         )
         n = sum(
             1 for t, p, o, rule in zip(*(q.column(c).to_pylist() for c in q.column_names), strict=True)
-            if rule == DISAGREEMENT and (t, p, o) not in replayed
+            if rule == DISAGREEMENT and (t, p, o, generation) not in replayed
         )  # fmt: skip
         if n:
             out[r["batch_id"]] = n

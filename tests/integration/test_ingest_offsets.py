@@ -28,11 +28,13 @@ STOPPED = 4  # `gdx ingest` exit code when an operator decision is needed
 
 
 def _snapshot(lake: Path) -> dict[str, str]:
-    """Every file of the lake (audit log included) → SHA-256 of its bytes."""
+    """Every file of the lake (audit log included) → SHA-256 of its bytes. The lease files
+    (`_leases/`) are left out: every run takes and releases the dataset's lease, stopped or not;
+    they say who ran, not what landed."""
     return {
         str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in lake.rglob("*")
-        if p.is_file()
+        if p.is_file() and not str(p.relative_to(lake)).startswith("_leases/")
     }
 
 
