@@ -185,7 +185,6 @@ def outstanding_disputes(
     """Per batch id: disputed rows not landed by a replay and not acknowledged. Reads only the
     quarantine files of batches whose ledger entry counts disputed rows."""
     from gdx.ingest.gate import DISAGREEMENT
-
     from gdx.ingest.paths import BatchName
 
     acked = acknowledged(lake, contract)
