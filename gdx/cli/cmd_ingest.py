@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
             raise fail(f"validation gate stopped the batch (nothing of it landed): {exc}", code=3) from None
         except OSError as exc:  # the lake (S3 or a local disk) refused a read or a write
             raise fail(
-                f"the lake could not be read or written: {exc}\n"
+                f"the lake could not be read or written: {exc} (in {_where(exc)})\n"
                 "The batch in progress has no ledger entry, so nothing of it is committed and its offsets "
                 "are not; batches before it stay landed. Fix the lake (endpoint, keys, space) and rerun: "
                 "recovery deletes the files the failed batch left and lands it again, exactly once."
@@ -259,3 +259,14 @@ def _age(delta: Any) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m" if minutes else f"{secs}s"
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost GDX frame of `exc`'s traceback (`gdx/ingest/lakefs.py:write_parquet`): which
+    write failed tells an operator which part of the lake to look at."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/gdx/" in f.filename]
+    if not frames:
+        return "an unknown place"
+    return f"gdx/{frames[-1].filename.rsplit('/gdx/', 1)[1]}:{frames[-1].name}"
