@@ -116,7 +116,9 @@ def write_bronze(lake_root: Path, rows: int, contract: Any, threads: int | None 
         ingest_date = "2025-01-01"
         out = lake_root / "bronze" / version_dir / f"ingest_date={ingest_date}" / f"{stem}.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
-        batch_id = f"bench-{first:010d}"
+        # as the engine: the batch id is the ledger file's stem (readers keep rows whose _batch_id
+        # names a ledger file, dbt_project/macros/lake_source.sql)
+        batch_id = stem
         # row i → station i % STATIONS, hour i // STATIONS; u1..u3: deterministic uniforms in [0, 1)
         query = f"""
             copy (

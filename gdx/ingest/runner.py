@@ -40,6 +40,8 @@ from gdx.ingest.paths import BatchName, bronze_path, ingest_date, quarantine_pat
 from gdx.ingest.validate import Validated, Validator, gc_paused
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gdx.contracts.model import Contract
     from gdx.ingest.consumer import BatchConsumer
     from gdx.ingest.dlq import LazyDeadLetterPublisher
@@ -438,6 +440,52 @@ def _merge(into: RunSummary, part: RunSummary) -> None:
         into.timings[k] = max(into.timings[k], v)  # workers run side by side: the slowest counts
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def land_raw_batch(
+    contract: Contract,
+    raw: RawBatch,
+    validator: Validator,
+    lake: Lake,
+    pseudonymiser: Pseudonymiser,
+    config: IngestConfig,
+    *,
+    dlq: LazyDeadLetterPublisher | None = None,
+    clock: Callable[[], datetime] = _now,
+    timings: Counter[str] | None = None,
+) -> tuple[Validated, list[ledger.LedgerEntry]]:
+    """Steps 1–4 of one consumed batch: validate, bronze + quarantine files, dead letters (when a
+    `dlq` is given), ledger entries (the commit point). Committing the consumer offsets (step 5)
+    is the caller's. `clock` stamps `_ingested_at`, `started_at` and `finished_at` (the wall clock;
+    test lakes pass a fixed one so the same records always give the same bytes)."""
+    timings = Counter() if timings is None else timings
+    batch_started = clock()
+    t0 = time.perf_counter()
+    validated = validator.validate(raw)
+    t1 = time.perf_counter()
+    timings["validate"] += t1 - t0
+    timings["gate"] += validated.gate.duration_s
+    entries, letters = write_batch_files(contract, raw, validated, lake, pseudonymiser, config, batch_started)
+    timings["write"] += time.perf_counter() - t1
+    if dlq is not None and letters:
+        t2 = time.perf_counter()
+        dlq.publish(letters)
+        timings["dlq"] += time.perf_counter() - t2
+    fault("after_dlq_publish")
+    finished = clock()
+    written: list[ledger.LedgerEntry] = []
+    for name, entry in entries:
+        entry = ledger.LedgerEntry(
+            **{**asdict(entry), "finished_at": finished, "duration_s": (finished - batch_started).total_seconds()}
+        )
+        ledger.write(lake, contract, name, entry)
+        fault("after_ledger_write")
+        written.append(entry)
+    return validated, written
+
+
 def _land_batch(
     contract: Contract,
     raw: RawBatch,
@@ -449,28 +497,10 @@ def _land_batch(
     config: IngestConfig,
     summary: RunSummary,
 ) -> None:
-    batch_started = datetime.now(UTC)
-    t0 = time.perf_counter()
-    validated = validator.validate(raw)
-    t1 = time.perf_counter()
-    summary.timings["validate"] += t1 - t0
-    summary.timings["gate"] += validated.gate.duration_s
-    entries, letters = write_batch_files(contract, raw, validated, lake, pseudonymiser, config, batch_started)
-    summary.timings["write"] += time.perf_counter() - t1
-    if dlq is not None and letters:
-        t2 = time.perf_counter()
-        dlq.publish(letters)
-        summary.timings["dlq"] += time.perf_counter() - t2
-    fault("after_dlq_publish")
-    finished = datetime.now(UTC)
-    next_offsets: dict[int, int] = {}
-    for name, entry in entries:
-        entry = ledger.LedgerEntry(
-            **{**asdict(entry), "finished_at": finished, "duration_s": (finished - batch_started).total_seconds()}
-        )
-        ledger.write(lake, contract, name, entry)
-        fault("after_ledger_write")
-        next_offsets[name.partition] = name.last + 1
+    validated, entries = land_raw_batch(
+        contract, raw, validator, lake, pseudonymiser, config, dlq=dlq, timings=summary.timings
+    )
+    next_offsets = {entry.partition: entry.last_offset + 1 for entry in entries}
     fault("before_offset_commit")
     consumer.commit(next_offsets)
     fault("after_offset_commit")
@@ -487,10 +517,10 @@ def _land_batch(
     summary.rows_disputed += validated.disputed()
     summary.quarantined_by_rule.update(f.rule_id for f in validated.failures.values())
     summary.next_offsets.update(next_offsets)
-    for name, entry in entries:
+    for entry in entries:
         summary.batches.append(
             BatchSummary(
-                entry.batch_id, name.partition, name.first, name.last,
+                entry.batch_id, entry.partition, entry.first_offset, entry.last_offset,
                 _day(entry), entry.rows_in, entry.rows_landed, entry.rows_quarantined,
                 entry.bronze_path, entry.quarantine_path,
             )  # fmt: skip

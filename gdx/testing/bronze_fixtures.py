@@ -1,16 +1,17 @@
-"""Deterministic bronze, quarantine and ledger files for every Kafka-bound contract.
+"""Deterministic fixture records for every Kafka-bound contract, landed by the engine itself.
 
-Writes what the ingestion engine would land (docs/conventions.md, "Lake") so that the dbt
-project, its tests and demos run without Kafka or Airflow:
-
-    bronze/<agency>/<dataset>/v<major>/ingest_date=YYYY-MM-DD/<topic>+<partition>+<first>-<last>.parquet
-    quarantine/<agency>/<dataset>/v<major>/ingest_date=…/<topic>+<partition>+<first>-<last>.parquet
-    ledger/<agency>/<dataset>/<topic>+<partition>+<first>-<last>.parquet
-
-Bronze columns are typed by `to_arrow_schema(contract)`; `_event_id` is `gdx.events.event_id` of
-the canonical wire value (so it equals what a producer would send), personal data lands only as
-`<name>_hmac`. Records are published in Kafka-timestamp order and cut into one batch per calendar
-month of that timestamp. The same call always writes the same bytes.
+`fixture_events` decides WHAT exists (the records, their Kafka timestamps, the edge cases below);
+`write_fixture_lake` lands them without Kafka or Airflow through the engine's own landing
+(`gdx.ingest.runner.land_raw_batch`, what `gdx ingest` runs per consumed batch): each record
+encoded as a producer sends it (personal data sealed with the field keys, canonical JSON,
+`gdx.events` key and headers), validated and gated, then bronze, quarantine and ledger written as
+production writes them (docs/conventions.md, "Lake"): `_event_id` keyed for personal data,
+`<name>_hmac` tokens, `_batch_id` = file stem, `rule_id` as the engine names it, the audit chain.
+Records are cut into one batch per calendar month of publication (partition 0, offsets from 0).
+Landing times come from the records, not the wall clock, so for a contract without personal data
+every call writes the same bronze, quarantine and ledger bytes; with personal data the sealing is
+randomised (as a producer's is), so `_event_id` (the id of the sealed wire value) and quarantined
+ciphertext differ between calls, every other value is the same.
 
 Edge cases the data holds on purpose (the dbt tests rely on them):
 
@@ -26,55 +27,34 @@ Edge cases the data holds on purpose (the dbt tests rely on them):
 - informal debt: debtors with two cases; cases move registered → mediated → settled as later
   events with the same case_id; registrations on 2024-09-30 and 2024-10-01 (fiscal-year edge).
 - border trade: Nong Khai (TH-43) starts in 2024 (no last-year value → YoY growth is null).
-- quarantine: every third batch quarantines one or two records; the ledger reconciles.
+- quarantine: every third batch carries one or two malformed copies of its last record, which the
+  engine quarantines; the ledger reconciles.
 
-`write_replay()` re-lands every event a second time (same rows and `_event_id`s, new offsets, Kafka
-timestamps and `_ingested_at` after everything landed before), as re-publishing a topic would;
-marts must not change.
+A re-published topic (the same events landed a second time) is built through Kafka by
+tests/integration/engine_lake.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdx.contracts.model import Contract, load_all
+
+if TYPE_CHECKING:
+    from gdx.ingest.model import RawBatch
+    from gdx.security.field_keys import FieldKeyring
 
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 FIXTURE_PII_KEY = "k1:gdx-fixture-secret"
 """`<version>:<secret>` used for the `_hmac` columns of the fixtures (never a real key)."""
 FIXTURE_END = date(2025, 3, 31)
 """Last day any fixture event is published; nothing is dated after it."""
-REPLAY_OFFSET_SHIFT = 1_000_000
-
-LEDGER_COLUMNS = (
-    "batch_id",
-    "contract_id",
-    "contract_version",
-    "agency",
-    "dataset",
-    "topic",
-    "partition",
-    "first_offset",
-    "last_offset",
-    "rows_in",
-    "rows_landed",
-    "rows_quarantined",
-    "gx_success",
-    "gx_evaluated_expectations",
-    "gx_successful_expectations",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "bronze_path",
-    "quarantine_path",
-)
 
 
 @dataclass(frozen=True)
@@ -118,13 +98,6 @@ def _local(day: date, hour: int = 0, minute: int = 0) -> datetime:
 
 def _iso(ts: datetime) -> str:
     return ts.isoformat(timespec="seconds")
-
-
-def pseudonymise(value: str, key: str = FIXTURE_PII_KEY) -> str:
-    """`k<version>:<hex hmac-sha256>` of a value, as landing writes `<name>_hmac`."""
-    version, secret = key.split(":", 1)
-    digest = hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
-    return f"{version}:{digest}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,25 +457,7 @@ def fixture_events(contract_id: str, seed: int = 20240301) -> list[Event]:
 
 
 # --------------------------------------------------------------------------------------------
-# writing the lake
-
-
-def _typed(contract: Contract, value: dict[str, Any]) -> dict[str, Any]:
-    """Wire value → the bronze row (typed, personal data pseudonymised)."""
-    row: dict[str, Any] = {}
-    for prop in contract.properties:
-        raw = value.get(prop.name)
-        if raw is None:
-            row[prop.landed_name] = None
-        elif prop.pii == "pseudonymise":
-            row[prop.landed_name] = pseudonymise(str(raw))
-        elif prop.logical_type == "date":
-            row[prop.landed_name] = date.fromisoformat(raw)
-        elif prop.logical_type == "timestamp":
-            row[prop.landed_name] = datetime.fromisoformat(raw)
-        else:
-            row[prop.landed_name] = raw
-    return row
+# landing the events with the engine
 
 
 def _batches(events: list[Event]) -> Iterator[list[Event]]:
@@ -521,146 +476,56 @@ def _batches(events: list[Event]) -> Iterator[list[Event]]:
         yield batch
 
 
-def _write_parquet(table: Any, path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
-
-
-def _ledger_schema() -> Any:
-    import pyarrow as pa
-
-    ts = pa.timestamp("us", tz="UTC")
-    types = {
-        "partition": pa.int32(),
-        "first_offset": pa.int64(),
-        "last_offset": pa.int64(),
-        "rows_in": pa.int64(),
-        "rows_landed": pa.int64(),
-        "rows_quarantined": pa.int64(),
-        "gx_success": pa.bool_(),
-        "gx_evaluated_expectations": pa.int64(),
-        "gx_successful_expectations": pa.int64(),
-        "started_at": ts,
-        "finished_at": ts,
-        "duration_s": pa.float64(),
-    }
-    return pa.schema([pa.field(name, types.get(name, pa.string())) for name in LEDGER_COLUMNS])
+def _bad_copies(batch: list[Event], n: int) -> list[Event]:
+    """`n` malformed copies of the batch's last event, published right after it: one with an
+    undeclared property, one with a province code that does not exist (the engine quarantines both)."""
+    last = batch[-1]
+    spoilt = ({**last.value, "fixture_undeclared": 1}, {**last.value, "province_code": "TH-99"})
+    return [Event(value, last.published_at) for value in spoilt[:n]]
 
 
-def _quarantine_schema() -> Any:
-    import pyarrow as pa
+def _field_keyring() -> FieldKeyring:
+    """The configured field keys (the test session's); without a private key (a bench run, a
+    developer shell) a throwaway pair that lives only in this process: the wire form is sealed and
+    opened within the call, bronze keeps only tokens."""
+    from gdx.security.field_keys import FieldKeyring
+    from gdx.settings import Settings
 
-    return pa.schema(
-        [
-            ("_kafka_topic", pa.string()),
-            ("_kafka_partition", pa.int32()),
-            ("_kafka_offset", pa.int64()),
-            ("_kafka_timestamp", pa.timestamp("ms", tz="UTC")),
-            ("_event_id", pa.string()),
-            ("_batch_id", pa.string()),
-            ("_contract_version", pa.string()),
-            ("_ingested_at", pa.timestamp("us", tz="UTC")),
-            ("rule_id", pa.string()),
-            ("column", pa.string()),
-            ("reason", pa.string()),
-            ("raw_value", pa.string()),
-        ]
-    )
+    ring = FieldKeyring.from_settings(Settings.from_env())
+    if ring.private:
+        return ring
+    from nacl.bindings import crypto_box_keypair
+
+    _public, private = crypto_box_keypair()
+    return FieldKeyring.build({}, {"k1": private})
 
 
-def _land_batch(
-    lake: Path,
-    contract: Contract,
-    events: list[Event],
-    first_offset: int,
-    n_quarantined: int,
-) -> tuple[Path, int]:
-    """Write one batch (bronze + optional quarantine + ledger); returns the bronze path and rows."""
-    import pyarrow as pa
+def _raw_batch(contract: Contract, events: list[Event], first_offset: int, encryptor: Any) -> RawBatch:
+    """The records as a producer publishes them (personal data sealed, canonical JSON, the
+    contract's key and headers) and as the consumer hands them to landing: partition 0, one
+    offset after another."""
+    from gdx.events import canonical_json, headers_for, record_key
+    from gdx.ingest.model import RawBatch
 
-    from gdx.contracts.exporters.arrow import to_arrow_schema
-    from gdx.events import canonical_json, event_id
-
-    topic, partition = contract.topic, 0
-    n = len(events) + n_quarantined
-    last_offset = first_offset + n - 1
-    stem = f"{topic}+{partition}+{first_offset}-{last_offset}"
-    first_ts = events[0].published_at
-    ingest_date = first_ts.astimezone(BANGKOK).date().isoformat()
-    ingested_at = (max(e.published_at for e in events) + timedelta(minutes=15)).astimezone(UTC)
-    started_at = ingested_at - timedelta(seconds=12)
-    batch_id = stem  # as the engine: the batch id is the file stem, the ledger file's name
-    rows = []
+    raw = RawBatch(contract.topic)
     for i, event in enumerate(events):
-        row = _typed(contract, event.value)
-        row.update(
-            _event_id=event_id(contract, canonical_json(event.value)),
-            _kafka_topic=topic,
-            _kafka_partition=partition,
-            _kafka_offset=first_offset + i,
-            _kafka_timestamp=event.published_at.astimezone(UTC),
-            _batch_id=batch_id,
-            _contract_version=contract.version,
-            _ingested_at=ingested_at,
-        )
-        rows.append(row)
-    version_dir = f"{contract.agency}/{contract.dataset}/v{contract.major}/ingest_date={ingest_date}"
-    bronze = lake / "bronze" / version_dir / f"{stem}.parquet"
-    _write_parquet(pa.Table.from_pylist(rows, schema=to_arrow_schema(contract)), bronze)
-    quarantine_rel = None
-    if n_quarantined:
-        bad = []
-        for j in range(n_quarantined):
-            offset = first_offset + len(events) + j
-            bad.append(
-                {
-                    "_kafka_topic": topic,
-                    "_kafka_partition": partition,
-                    "_kafka_offset": offset,
-                    "_kafka_timestamp": events[-1].published_at.astimezone(UTC),
-                    "_event_id": hashlib.sha256(f"bad|{stem}|{j}".encode()).hexdigest(),
-                    "_batch_id": batch_id,
-                    "_contract_version": contract.version,
-                    "_ingested_at": ingested_at,
-                    "rule_id": "province_code_known",
-                    "column": "province_code",
-                    "reason": "not a known ISO 3166-2:TH province code",
-                    "raw_value": '{"province_code": "TH-99"}',
-                }
-            )
-        quarantine = lake / "quarantine" / version_dir / f"{stem}.parquet"
-        _write_parquet(pa.Table.from_pylist(bad, schema=_quarantine_schema()), quarantine)
-        quarantine_rel = quarantine.relative_to(lake).as_posix()
-    evaluated = 3 + len(contract.rules)
-    ledger = {
-        "batch_id": batch_id,
-        "contract_id": contract.id,
-        "contract_version": contract.version,
-        "agency": contract.agency,
-        "dataset": contract.dataset,
-        "topic": topic,
-        "partition": partition,
-        "first_offset": first_offset,
-        "last_offset": last_offset,
-        "rows_in": n,
-        "rows_landed": len(events),
-        "rows_quarantined": n_quarantined,
-        "gx_success": n_quarantined == 0,
-        "gx_evaluated_expectations": evaluated,
-        "gx_successful_expectations": evaluated - (1 if n_quarantined else 0),
-        "started_at": started_at,
-        "finished_at": ingested_at,
-        "duration_s": 12.0,
-        "bronze_path": bronze.relative_to(lake).as_posix(),
-        "quarantine_path": quarantine_rel,
-    }
-    ledger_path = lake / "ledger" / contract.agency / contract.dataset / f"{stem}.parquet"
-    _write_parquet(pa.Table.from_pylist([ledger], schema=_ledger_schema()), ledger_path)
-    return bronze, len(events)
+        record = encryptor.encrypt_record(event.value) if encryptor is not None else dict(event.value)
+        value = canonical_json(record)
+        raw.partitions.append(0)
+        raw.offsets.append(first_offset + i)
+        raw.timestamps.append(int(event.published_at.timestamp() * 1000))
+        raw.keys.append(record_key(contract, record))
+        raw.values.append(value)
+        raw.headers.append(list(headers_for(contract, value)))  # type: ignore[arg-type]
+        raw.nbytes += len(value)
+    return raw
+
+
+def _fixed_clock(events: list[Event]) -> Callable[[], datetime]:
+    """Start and end of the landing: 15 minutes after the batch's last record was published,
+    12 s long (so the same records always give the same bytes)."""
+    started = (max(e.published_at for e in events) + timedelta(minutes=15)).astimezone(UTC)
+    return iter((started, started + timedelta(seconds=12))).__next__
 
 
 def kafka_contracts(contracts_dir: Path | str | None = None) -> list[Contract]:
@@ -672,61 +537,49 @@ def kafka_contracts(contracts_dir: Path | str | None = None) -> list[Contract]:
 def write_fixture_lake(
     lake_root: Path | str, contracts_dir: Path | str | None = None, only: Iterable[str] | None = None
 ) -> LakeSummary:
-    """Write bronze, quarantine and ledger files for every Kafka contract (or `only` these ids)."""
-    lake = Path(lake_root)
+    """Land the fixture events of every Kafka contract (or `only` these ids) with the engine's own
+    landing (`gdx.ingest.runner.land_raw_batch`: validation, GX gate, bronze, quarantine, ledger,
+    audit chain), as if consumed from Kafka — one batch per month of publication, every third
+    batch with one or two malformed records that the engine quarantines."""
+    from gdx.ingest.config import IngestConfig
+    from gdx.ingest.lakefs import Lake
+    from gdx.ingest.pii import Pseudonymiser, key_for
+    from gdx.ingest.runner import land_raw_batch
+    from gdx.ingest.validate import Validator
+    from gdx.security.field_crypto import FieldDecryptor, FieldEncryptor
+
+    root = Path(lake_root)
+    lake = Lake(str(root))
     wanted = set(only) if only is not None else None
+    config = IngestConfig()
+    keyring = _field_keyring()
     summary = LakeSummary()
     for contract in kafka_contracts(contracts_dir):
         if wanted is not None and contract.id not in wanted:
             continue
+        pseudonymiser = Pseudonymiser(key_for(contract, FIXTURE_PII_KEY))
+        personal = bool(contract.pii_properties)
+        encryptor = FieldEncryptor(contract, keyring) if personal else None
+        decryptor = FieldDecryptor(contract, keyring) if personal else None
+        validator = Validator(contract, config, pseudonymiser, decryptor)
         offset = 0
         files: list[Path] = []
         landed = quarantined = 0
         for i, batch in enumerate(_batches(fixture_events(contract.id))):
-            n_bad = (1 + i % 2) if i % 3 == 2 else 0
-            path, n = _land_batch(lake, contract, batch, offset, n_bad)
-            offset += n + n_bad
-            files.append(path)
-            landed += n
-            quarantined += n_bad
+            records = batch + _bad_copies(batch, (1 + i % 2) if i % 3 == 2 else 0)
+            raw = _raw_batch(contract, records, offset, encryptor)
+            _, entries = land_raw_batch(
+                contract, raw, validator, lake, pseudonymiser, config, clock=_fixed_clock(records)
+            )
+            offset += len(records)
+            for entry in entries:
+                if entry.bronze_path is not None:
+                    files.append(root / entry.bronze_path)
+                landed += entry.rows_landed
+                quarantined += entry.rows_quarantined
         summary.bronze_files[contract.id] = files
         summary.rows_landed[contract.id] = landed
         summary.rows_quarantined[contract.id] = quarantined
-    return summary
-
-
-REPLAY_BATCH_SIZE = 2000
-
-
-def write_replay(
-    lake_root: Path | str, contracts_dir: Path | str | None = None, only: Iterable[str] | None = None
-) -> LakeSummary:
-    """Land every fixture event a second time, as re-publishing the whole topic would.
-
-    Same rows and `_event_id`s, in the original order, re-published one second apart from the day
-    after FIXTURE_END (09:00 Bangkok) — so new offsets (+1,000,000), new `ingest_date` partitions
-    and file names, an `_ingested_at` later than any original landing — in batches of
-    REPLAY_BATCH_SIZE records with new batch ids and ledger rows. Nothing is quarantined.
-    """
-    lake = Path(lake_root)
-    wanted = set(only) if only is not None else None
-    summary = LakeSummary()
-    start = _local(FIXTURE_END + timedelta(days=1), 9)
-    for contract in kafka_contracts(contracts_dir):
-        if wanted is not None and contract.id not in wanted:
-            continue
-        events = [
-            Event(e.value, start + timedelta(seconds=i)) for i, e in enumerate(fixture_events(contract.id))
-        ]
-        offset = REPLAY_OFFSET_SHIFT
-        files: list[Path] = []
-        for i in range(0, len(events), REPLAY_BATCH_SIZE):
-            path, n = _land_batch(lake, contract, events[i : i + REPLAY_BATCH_SIZE], offset, 0)
-            offset += n
-            files.append(path)
-        summary.bronze_files[contract.id] = files
-        summary.rows_landed[contract.id] = len(events)
-        summary.rows_quarantined[contract.id] = 0
     return summary
 
 

@@ -1,4 +1,4 @@
-"""gdx.build paths/helpers, the bronze fixture writer and the build DAG's pure helpers (no dbt run)."""
+"""gdx.build paths/helpers, the fixture lake (landed by the engine) and the build DAG's pure helpers (no dbt run)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,23 @@ BRONZE = re.compile(
     r"^bronze/(?P<agency>[a-z]+)/(?P<dataset>[a-z_]+)/v1/ingest_date=\d{4}-\d{2}-\d{2}/"
     r"gdx\.(?P=agency)\.(?P=dataset)\.v1\+0\+(?P<first>\d+)-(?P<last>\d+)\.parquet$"
 )
+PERSONAL = "moi.informal_debt_cases"
+PLAIN = "gistda.fire_hotspots"
+# The malformed copies the fixture adds, as the engine names their failures.
+BAD_RULES = {"record.unknown_property", "rule.province_code_known"}
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, fx.LakeSummary]:
+    """The engine-landed lake of one contract with personal data and one without (~10 s: every
+    batch goes through the GX gate)."""
     root = tmp_path_factory.mktemp("lake")
-    return root, fx.write_fixture_lake(root)
+    return root, fx.write_fixture_lake(root, only=[PERSONAL, PLAIN])
+
+
+def _rows(root: Path, zone: str, contract: object) -> list[dict]:
+    base = root / zone / contract.agency / contract.dataset  # type: ignore[attr-defined]
+    return [r for p in sorted(base.rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
 
 
 def test_build_paths_are_absolute_and_exports_sit_beside_the_warehouse(tmp_path: Path) -> None:
@@ -61,13 +72,26 @@ def test_manifest_staleness(tmp_path: Path) -> None:
     assert manifest_is_stale(manifest, tmp_path)
 
 
-def test_fixture_lake_layout_schema_and_ledger(lake: tuple[Path, fx.LakeSummary]) -> None:
-    root, summary = lake
+def test_every_kafka_contract_has_fixture_events() -> None:
     contracts = load_all()
     kafka = {cid for cid, c in contracts.items() if not c.is_seed}
-    assert set(summary.bronze_files) == kafka, "a fixture for every Kafka contract"
+    assert {c.id for c in fx.kafka_contracts()} == kafka, "a fixture for every Kafka contract"
+    assert all(fx.fixture_events(cid) for cid in kafka)
+
+
+def test_fixture_lake_layout_schema_and_ledger(lake: tuple[Path, fx.LakeSummary]) -> None:
+    from gdx.audit import AuditLog
+    from gdx.ingest import recovery
+    from gdx.ingest.lakefs import Lake
+
+    root, summary = lake
+    contracts = load_all()
+    assert set(summary.bronze_files) == {PERSONAL, PLAIN}
     for cid, files in summary.bronze_files.items():
         contract = contracts[cid]
+        events = fx.fixture_events(cid)
+        assert summary.rows_landed[cid] == len(events), "every fixture event lands"
+        assert summary.rows_quarantined[cid] > 0
         offsets = []
         for path in files:
             rel = path.relative_to(root).as_posix()
@@ -75,12 +99,14 @@ def test_fixture_lake_layout_schema_and_ledger(lake: tuple[Path, fx.LakeSummary]
             assert match, rel
             table = pq.read_table(path)
             assert table.schema.equals(to_arrow_schema(contract), check_metadata=False), rel
+            assert set(table.column("_batch_id").to_pylist()) == {path.stem}
             offsets.append((int(match["first"]), int(match["last"])))
             ledger = pq.read_table(
                 root / "ledger" / contract.agency / contract.dataset / path.name
             ).to_pylist()
             assert len(ledger) == 1
             row = ledger[0]
+            assert row["batch_id"] == path.stem and row["contract_id"] == cid
             assert (row["first_offset"], row["last_offset"]) == offsets[-1]
             assert (
                 row["rows_in"]
@@ -89,49 +115,95 @@ def test_fixture_lake_layout_schema_and_ledger(lake: tuple[Path, fx.LakeSummary]
             )
             assert row["rows_landed"] == table.num_rows and row["bronze_path"] == rel
             assert (row["quarantine_path"] is not None) == (row["rows_quarantined"] > 0)
-        assert offsets == sorted(offsets) and all(
+            if row["quarantine_path"]:
+                quarantined = pq.read_table(root / row["quarantine_path"])
+                assert quarantined.num_rows == row["rows_quarantined"]
+                assert row["gx_evaluated_expectations"] > 0
+        assert offsets[0][0] == 0 and all(
             b[0] == a[1] + 1 for a, b in zip(offsets, offsets[1:], strict=False)
         )
-        assert summary.rows_quarantined[cid] > 0
+        total = summary.rows_landed[cid] + summary.rows_quarantined[cid]
+        assert offsets[-1][1] == total - 1
+        # the engine's own recovery sees a clean, fully committed lake; the audit chain holds
+        plan = recovery.scan(Lake(str(root)), contract)
+        assert plan.ledger_next == {0: total} and not plan.orphans and not plan.unchained
+    report = AuditLog(Lake(str(root))).verify()
+    assert report.ok, report.problem
+    assert report.ledger_files == sum(len(f) for f in summary.bronze_files.values())
 
 
-def test_fixture_event_ids_and_pseudonyms(lake: tuple[Path, fx.LakeSummary]) -> None:
-    from gdx.events import canonical_json, event_id
-
+def test_quarantine_holds_the_malformed_copies_as_the_engine_names_them(
+    lake: tuple[Path, fx.LakeSummary],
+) -> None:
     root, summary = lake
-    contract = load_all()["moi.informal_debt_cases"]
-    events = fx.fixture_events(contract.id)
-    expected = {event_id(contract, canonical_json(e.value)) for e in events}
-    landed = [r for p in summary.bronze_files[contract.id] for r in pq.read_table(p).to_pylist()]
-    assert {r["_event_id"] for r in landed} == expected
+    contracts = load_all()
+    for cid in (PERSONAL, PLAIN):
+        rows = _rows(root, "quarantine", contracts[cid])
+        assert len(rows) == summary.rows_quarantined[cid]
+        assert {r["rule_id"] for r in rows} == BAD_RULES
+        for r in rows:
+            if r["rule_id"] == "record.unknown_property":
+                assert r["column"] == "fixture_undeclared" and '"fixture_undeclared":1' in r["raw_value"]
+            else:
+                assert r["column"] == "province_code" and '"province_code":"TH-99"' in r["raw_value"]
+    clear = {e.value["citizen_id"] for e in fx.fixture_events(PERSONAL)}
+    for r in _rows(root, "quarantine", contracts[PERSONAL]):
+        assert re.fullmatch(r"k1:[0-9a-f]{64}", r["_event_id"])
+        assert re.search(r'"citizen_id":"gdxenc:v1:k1:', r["raw_value"]), "sealed as it came"
+        assert not any(c in r["raw_value"] for c in clear)
+
+
+def test_personal_data_is_pseudonymised_and_event_ids_keyed(lake: tuple[Path, fx.LakeSummary]) -> None:
+    from gdx.events import canonical_json, event_id
+    from gdx.ingest.pii import Pseudonymiser, key_for
+
+    root, _ = lake
+    contract = load_all()[PERSONAL]
+    events = fx.fixture_events(PERSONAL)
+    landed = _rows(root, "bronze", contract)
     assert "citizen_id" not in landed[0]
-    assert all(re.fullmatch(r"k1:[0-9a-f]{64}", r["citizen_id_hmac"]) for r in landed)
+    token = Pseudonymiser(key_for(contract, fx.FIXTURE_PII_KEY)).token
+    # every event once, its citizen id only as the engine's token
+    expected = sorted((e.value["case_id"], e.value["status"], token(e.value["citizen_id"])) for e in events)
+    assert sorted((r["case_id"], r["status"], r["citizen_id_hmac"]) for r in landed) == expected
     clear = {e.value["citizen_id"] for e in events}
     assert not any(r["citizen_id_hmac"] in clear for r in landed)
+    plain_ids = {event_id(contract, canonical_json(e.value)) for e in events}
+    ids = [r["_event_id"] for r in landed]
+    assert all(re.fullmatch(r"k1:[0-9a-f]{64}", i) for i in ids) and len(set(ids)) == len(events)
+    assert not set(ids) & plain_ids, "a personal-data contract's _event_id is keyed"
 
 
-def test_fixture_lake_is_deterministic(tmp_path: Path) -> None:
-    only = ["dla.municipal_waste_monthly"]
-    fx.write_fixture_lake(tmp_path / "a", only=only)
-    fx.write_fixture_lake(tmp_path / "b", only=only)
-    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.parquet"))
-    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.parquet"))
-    assert files_a == files_b and files_a
-    for rel in files_a:
-        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+def test_plain_event_ids_are_the_producers(lake: tuple[Path, fx.LakeSummary]) -> None:
+    from gdx.events import canonical_json, event_id
+
+    root, _ = lake
+    contract = load_all()[PLAIN]
+    events = fx.fixture_events(PLAIN)
+    landed = _rows(root, "bronze", contract)
+    assert sorted(r["_event_id"] for r in landed) == sorted(
+        event_id(contract, canonical_json(e.value)) for e in events
+    )
+    by_id = {event_id(contract, canonical_json(e.value)): e for e in events}
+    for r in landed:
+        event = by_id[r["_event_id"]]
+        assert r["hotspot_id"] == event.value["hotspot_id"] and r["frp"] == event.value["frp"]
+        assert r["_kafka_timestamp"] == event.published_at
 
 
-def test_replay_lands_the_same_events_under_new_offsets(tmp_path: Path) -> None:
-    only = ["gistda.fire_hotspots"]
-    first = fx.write_fixture_lake(tmp_path, only=only)
-    replay = fx.write_replay(tmp_path, only=only)
-    cid = only[0]
-    a = [r for p in first.bronze_files[cid] for r in pq.read_table(p).to_pylist()]
-    b = [r for p in replay.bronze_files[cid] for r in pq.read_table(p).to_pylist()]
-    assert sorted(r["_event_id"] for r in a) == sorted(r["_event_id"] for r in b)
-    assert min(r["_kafka_offset"] for r in b) >= fx.REPLAY_OFFSET_SHIFT
-    assert min(r["_ingested_at"] for r in b) > max(r["_ingested_at"] for r in a)
-    assert not set(first.bronze_files[cid]) & set(replay.bronze_files[cid]), "new file names"
+def test_fixture_lake_is_deterministic(lake: tuple[Path, fx.LakeSummary], tmp_path: Path) -> None:
+    root, _ = lake
+    fx.write_fixture_lake(tmp_path, only=[PLAIN])
+    contract = load_all()[PLAIN]
+    parts = ("bronze", "quarantine", "ledger")
+    files = sorted(
+        p.relative_to(tmp_path)
+        for zone in parts
+        for p in (tmp_path / zone / contract.agency / contract.dataset).rglob("*.parquet")
+    )
+    assert files and {f.parts[0] for f in files} == set(parts)
+    for rel in files:
+        assert (tmp_path / rel).read_bytes() == (root / rel).read_bytes(), rel
 
 
 def test_build_dag_helpers() -> None:
