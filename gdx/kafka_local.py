@@ -9,7 +9,6 @@ needed. `KAFKA_HOME` (an unpacked Kafka distribution) replaces the Maven jars;
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -90,27 +89,13 @@ def classpath(settings: Settings | None = None) -> str:
 
 def ensure_jars(settings: Settings | None = None) -> Path:
     """Copy the broker's jars from Maven Central into `<state>/kafka/libs`, unless already current."""
+    from gdx.maven_jars import MavenError, copy_dependencies
+
     settings = settings or Settings.from_env()
-    libs = settings.state_dir / "kafka" / "libs"
-    stamp = libs / ".pom.sha256"
-    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
-        return libs
-    mvn = _require("mvn", "assembling the broker from Maven Central needs Maven (apt-get install maven)")
-    staging = libs.with_name("libs.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    cmd = [
-        mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-        "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-        raise BrokerError(f"Maven could not assemble the Kafka jars (exit {done.returncode}):\n{tail}")
-    shutil.rmtree(libs, ignore_errors=True)
-    staging.rename(libs)
-    stamp.write_text(digest)
-    return libs
+    try:
+        return copy_dependencies(POM, settings.state_dir / "kafka" / "libs", "the Kafka jars")
+    except MavenError as exc:
+        raise BrokerError(str(exc)) from None
 
 
 def secure_listener_props(

@@ -13,11 +13,9 @@ AWS SDK inside pyarrow and DuckDB all read them) plus `GDX_LAKE_ROOT=s3://<bucke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -42,37 +40,13 @@ class S3ServerError(RuntimeError):
 
 def ensure_jars(settings: Settings | None = None) -> Path:
     """Copy S3Proxy's jars from Maven Central into `<state>/s3/libs`, unless already current."""
+    from gdx.maven_jars import MavenError, copy_dependencies
+
     settings = settings or Settings.from_env()
-    libs = settings.state_dir / "s3" / "libs"
-    stamp = libs / ".pom.sha256"
-    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
-        return libs
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise S3ServerError(
-            "`mvn` is not on PATH: assembling S3Proxy from Maven Central needs Maven (apt-get install maven)"
-        )
-    staging = libs.with_name("libs.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(POM),
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging}",
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-        raise S3ServerError(f"Maven could not assemble S3Proxy (exit {done.returncode}):\n{tail}")
-    shutil.rmtree(libs, ignore_errors=True)
-    staging.rename(libs)
-    stamp.write_text(digest)
-    return libs
+    try:
+        return copy_dependencies(POM, settings.state_dir / "s3" / "libs", "S3Proxy")
+    except MavenError as exc:
+        raise S3ServerError(str(exc)) from None
 
 
 @dataclass
