@@ -24,6 +24,7 @@ OWNED_GLOBS = (
     "dbt_project/models/staging/*/_*__sources.yml",
     "dags/ingest_*.py",
     "dags/ingest_pools.json",
+    "dags/gdx_datasets.json",
 )
 
 

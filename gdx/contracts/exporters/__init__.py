@@ -20,6 +20,7 @@ from gdx.contracts.exporters.dag import POOLS_PATH, dag_path, merge_pools, to_da
 from gdx.contracts.exporters.dbt import merge_sources, render_yaml, sources_path, to_dbt_sources
 from gdx.contracts.exporters.gx import to_gx_suite
 from gdx.contracts.exporters.json_schema import to_jsonschema
+from gdx.contracts.exporters.registry import REGISTRY_PATH, merge_registry, to_registry_entry
 from gdx.contracts.model import Contract
 
 __all__ = [
@@ -80,5 +81,8 @@ EXPORTERS: dict[str, Exporter] = {
     "dag": Exporter("dag", to_dag_file, dag_path, render=str, applies=_not_seed),
     "airflow_pools": Exporter(
         "airflow_pools", to_pool, lambda c: POOLS_PATH, applies=_not_seed, merge=merge_pools
+    ),
+    "dag_registry": Exporter(
+        "dag_registry", to_registry_entry, lambda c: REGISTRY_PATH, applies=_not_seed, merge=merge_registry
     ),
 }
