@@ -30,7 +30,6 @@ def main(port: int) -> None:
             sync_bag_to_db(bag, bundle.name, bundle_version=None, session=session)
             session.commit()
     import uvicorn
-
     from airflow.api_fastapi.app import create_app
 
     uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")

@@ -24,6 +24,8 @@ from gdx.ingest.runner import BatchSummary, RunSummary
 from gdx.orchestration.airflow_api import URL_ENV, AirflowApi, AirflowApiError, notify_bronze_landed
 from gdx.orchestration.airflow_env import airflow_env
 
+pytestmark = [pytest.mark.integration]
+
 REPO = Path(__file__).resolve().parents[2]
 BRONZE = "gdx://bronze/pcd/air_quality_hourly"
 PROBE_DAG = textwrap.dedent(f'''
@@ -63,8 +65,12 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     port = _free_port()
     env = {
         **os.environ,
-        **airflow_env(root / "home", state_dir=root / "state", api_port=port,
-                      sql_alchemy_conn=f"sqlite:///{root}/airflow.db"),  # fmt: skip
+        **airflow_env(
+            root / "home",
+            state_dir=root / "state",
+            api_port=port,
+            sql_alchemy_conn=f"sqlite:///{root}/airflow.db",
+        ),  # fmt: skip
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__API__HOST": "127.0.0.1",
     }
@@ -107,7 +113,9 @@ def _summary(rows_landed: int) -> RunSummary:
 def test_token_asset_event_and_dag_run(api_server: ApiServer) -> None:
     api = AirflowApi.from_env({URL_ENV: api_server.url}, state_dir=api_server.state_dir)
     assert api is not None and api.username == "gdx-ingest" and api.password  # from airflow_env's file
-    event = api.post_asset_event(BRONZE, {"contract_id": "pcd.air_quality_hourly", "rows_landed": 5, "batch_ids": ["b1"]})
+    event = api.post_asset_event(
+        BRONZE, {"contract_id": "pcd.air_quality_hourly", "rows_landed": 5, "batch_ids": ["b1"]}
+    )
     assert event["uri"] == BRONZE
     assert event["extra"] == {"contract_id": "pcd.air_quality_hourly", "rows_landed": 5, "batch_ids": ["b1"],
                               "from_rest_api": True}  # fmt: skip
@@ -130,13 +138,17 @@ def test_wrong_password_and_given_token(api_server: ApiServer) -> None:
     good = AirflowApi.from_env({URL_ENV: api_server.url}, state_dir=api_server.state_dir)
     token = good._token()
     # GDX_AIRFLOW_API_TOKEN: used as it is, no login
-    given = AirflowApi.from_env({URL_ENV: api_server.url, "GDX_AIRFLOW_API_TOKEN": token}, state_dir=Path("/nonexistent"))
+    given = AirflowApi.from_env(
+        {URL_ENV: api_server.url, "GDX_AIRFLOW_API_TOKEN": token}, state_dir=Path("/nonexistent")
+    )
     assert given.password is None and given.find_asset(BRONZE)["uri"] == BRONZE
     with pytest.raises(AirflowApiError, match="403 Invalid JWT token"):
         AirflowApi(api_server.url, token="forged.jwt.token").find_asset(BRONZE)
 
 
-def test_notify_bronze_landed(api_server: ApiServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_notify_bronze_landed(
+    api_server: ApiServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("GDX_STATE_DIR", str(api_server.state_dir))
     env = {URL_ENV: api_server.url}
     event = notify_bronze_landed(_summary(147), env)
@@ -151,4 +163,6 @@ def test_notify_bronze_landed(api_server: ApiServer, monkeypatch: pytest.MonkeyP
     caplog.set_level(logging.WARNING)
     assert notify_bronze_landed(_summary(147), {URL_ENV: f"http://127.0.0.1:{_free_port()}"}) is None
     (warning,) = [r.getMessage() for r in caplog.records if "was not posted" in r.getMessage()]
-    assert warning.startswith("pcd.air_quality_hourly: landed, but the Airflow asset event gdx://bronze/pcd/air_quality_hourly")
+    assert warning.startswith(
+        "pcd.air_quality_hourly: landed, but the Airflow asset event gdx://bronze/pcd/air_quality_hourly"
+    )
