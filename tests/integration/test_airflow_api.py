@@ -166,3 +166,32 @@ def test_notify_bronze_landed(
     assert warning.startswith(
         "pcd.air_quality_hourly: landed, but the Airflow asset event gdx://bronze/pcd/air_quality_hourly"
     )
+
+
+def test_gdx_ingest_posts_the_bronze_event(api_server: ApiServer, tmp_path: Path, kafka_cluster) -> None:
+    """The CLI path: rows landed → one event on the bronze asset whose extra matches the ledger
+    (Airflow unreachable: `test_notify_bronze_landed`, a warning and no exception)."""
+    from gdx.orchestration.airflow_env import user_passwords
+    from gdx.sample import valid_records
+    from tests.integration.ingest_fixtures import ledger_rows, make_env, publish
+
+    env = make_env(tmp_path, kafka_cluster)
+    contract = env.contract("pcd.air_quality_hourly")
+    publish(kafka_cluster, contract, list(valid_records(contract.id, 40, seed=4)))
+    api = AirflowApi.from_env({URL_ENV: api_server.url}, state_dir=api_server.state_dir)
+    asset_id = api.find_asset(BRONZE)["id"]
+    before = {
+        e["id"] for e in api.request("GET", "/assets/events", query={"asset_id": asset_id})["asset_events"]
+    }
+    airflow = {
+        URL_ENV: api_server.url,
+        "GDX_AIRFLOW_API_PASSWORD": user_passwords(api_server.state_dir)["gdx-ingest"],
+    }
+    done = env.run_cli("ingest", contract.id, extra_env=airflow)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Airflow: asset event " in done.stdout and f"on {BRONZE}" in done.stdout
+    events = api.request("GET", "/assets/events", query={"asset_id": asset_id})["asset_events"]
+    (new,) = [e for e in events if e["id"] not in before]
+    batch_ids = sorted(r["batch_id"] for r in ledger_rows(env.lake, contract))
+    assert new["extra"]["contract_id"] == contract.id and new["extra"]["rows_landed"] == 40
+    assert sorted(new["extra"]["batch_ids"]) == batch_ids and new["extra"]["rows_quarantined"] == 0
