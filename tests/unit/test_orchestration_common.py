@@ -8,7 +8,14 @@ import inspect
 from datetime import UTC, datetime, timedelta
 
 from gdx.orchestration import alerts
-from gdx.orchestration.common import MAX_CONSECUTIVE_FAILED_RUNS, dag_kwargs, default_args
+from gdx.orchestration.common import (
+    MAX_CONSECUTIVE_FAILED_RUNS,
+    agency_dag_kwargs,
+    build_dag_kwargs,
+    dag_kwargs,
+    default_args,
+    dispatch_dag_kwargs,
+)
 
 
 def test_default_args_alert_on_failure_and_retry() -> None:
@@ -48,3 +55,13 @@ def test_dag_kwargs_in_a_serialized_dag() -> None:
     task_vars = data["tasks"][0]["__var"]
     assert task_vars["has_on_failure_callback"] and task_vars["has_on_retry_callback"]
     assert "deadline" not in dag_kwargs(deadline_minutes=None)
+
+
+def test_presets() -> None:
+    dispatch, agency, build = dispatch_dag_kwargs(), agency_dag_kwargs(), build_dag_kwargs()
+    assert dispatch["max_consecutive_failed_dag_runs"] == build["max_consecutive_failed_dag_runs"] == 5
+    # one dataset waiting for an operator must not pause its agency's other datasets
+    assert agency["max_consecutive_failed_dag_runs"] == 0
+    minutes = [kw["deadline"].interval.total_seconds() / 60 for kw in (dispatch, agency, build)]
+    assert minutes == [10, 60, 30]
+    assert all(kw["on_failure_callback"] is alerts.on_dag_failure for kw in (dispatch, agency, build))
