@@ -139,8 +139,18 @@ def alert_from_context(kind: str, context: Mapping[str, Any], message: str | Non
     )
 
 
+_ALERTED = "_gdx_alerted"
+
+
+def mark_alerted(exc: BaseException) -> None:
+    """The code raising `exc` already sent a more specific alert (e.g. `offsets_disagree`)."""
+    setattr(exc, _ALERTED, True)
+
+
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """`on_failure_callback` of every GDX task (runs in the task's process after its last try)."""
+    if getattr(context.get("exception"), _ALERTED, False):
+        return
     send(alert_from_context(TASK_FAILED, context))
 
 

@@ -184,7 +184,9 @@ def _offsets_failure(contract_id: str, exc: Exception) -> Exception:
     message = "\n".join(lines)
     ctx = _airflow_context()
     alerts.send(alerts.alert_from_context(alerts.OFFSETS_DISAGREE, ctx, message))
-    return AirflowFailException(message)
+    failure = AirflowFailException(message)
+    alerts.mark_alerted(failure)  # the task-failure callback then does not say it a second time
+    return failure
 
 
 def _airflow_context() -> dict[str, Any]:

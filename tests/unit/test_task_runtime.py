@@ -98,8 +98,15 @@ def test_offsets_disagreement_fails_without_retry_and_alerts(
     assert "trigger ingest_pcd" in text
     for conf in confs:  # what it tells the operator to pass is accepted
         assert check_params(conf)[0] == "reset_offsets"
+    # the task then fails: its failure callback does not repeat what the specific alert said
+    alerts.on_task_failure({"exception": failure})
     (alert,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert alert["kind"] == "offsets_disagree" and alert["message"] == text
+    alerts.on_task_failure({"exception": AirflowFailException("something else")})
+    assert [json.loads(x)["kind"] for x in out.read_text().splitlines()] == [
+        "offsets_disagree",
+        "task_failed",
+    ]
 
 
 def test_quiet_client_logs_holds_back_client_info_only(caplog: pytest.LogCaptureFixture) -> None:
