@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 # Cosmos would otherwise send usage telemetry to an external service (and machines are offline).
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 
-.PHONY: help install kafka-jars browser lint generate check-generated test test-unit test-integration demo bench serve airflow-db lock clean
+.PHONY: help install kafka-jars browser lint generate check-generated test test-unit test-integration demo bench serve airflow-db airflow-env lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -70,9 +70,15 @@ bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (write
 serve: install ## Serve the open-data catalog API and governor dashboard
 	$(BIN)/gdx serve
 
+# Airflow with the settings of gdx.orchestration.airflow_env (sized for this machine, secrets in the state dir)
+AIRFLOW = $(BIN)/python -m gdx.orchestration.airflow_env $(BIN)/airflow
+
 airflow-db: $(STAMP) ## Create/upgrade the local Airflow metadata DB (SQLite) and its ingest pools
-	$(BIN)/airflow db migrate
-	$(BIN)/airflow pools import dags/ingest_pools.json
+	$(AIRFLOW) db migrate
+	$(AIRFLOW) pools import dags/ingest_pools.json
+
+airflow-env: $(STAMP) ## Show the Airflow settings used here (sized for this machine; secrets masked)
+	@$(BIN)/python -m gdx.orchestration.airflow_env
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the package index)
 	@[ -x $(BIN)/uv ] || $(MAKE) install

@@ -52,10 +52,12 @@ def demo_env(settings: Settings) -> dict[str, str]:
     """The environment every stage runs with: local defaults, Airflow home, a PII key from config."""
     env = os.environ.copy()
     env.setdefault("GDX_STATE_DIR", str(settings.state_dir))
-    env.setdefault("AIRFLOW_HOME", str(settings.state_dir / "airflow"))
-    env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO_ROOT / "dags"))
-    env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+    # Airflow sized for this machine, secrets from the state folder (the operator's variables win)
+    from gdx.orchestration.airflow_env import airflow_env
+
+    home = Path(env.get("AIRFLOW_HOME") or settings.state_dir / "airflow")
+    for key, value in airflow_env(home, state_dir=settings.state_dir).items():
+        env.setdefault(key, value)
     if not env.get("GDX_PII_KEY"):
         # The key is configuration: generated once into the git-ignored state folder, never in code.
         key_file = settings.state_dir / "pii.key"

@@ -6,6 +6,7 @@ The same code path as the Airflow ingestion task (`gdx.ingest.runner.run_ingest`
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -124,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 "recovery deletes the files the failed batch left and lands it again, exactly once."
             ) from None
         _run_table(summary)
+        _notify_airflow(summary)
 
     @app.command("replay")
     def replay(
@@ -245,6 +247,16 @@ def register(app: typer.Typer) -> None:
             for line in attention:
                 typer.echo(f"needs attention: {line}", err=True)
             raise typer.Exit(4)
+
+
+def _notify_airflow(summary: Any) -> None:
+    """The bronze Asset event for what landed, when GDX_AIRFLOW_API_URL is set (the dbt DAG then
+    builds it); a failure is a warning from `notify_bronze_landed`, never an error: the rows are in."""
+    from gdx.orchestration.airflow_api import URL_ENV, notify_bronze_landed
+
+    event = notify_bronze_landed(summary)
+    if event is not None:
+        typer.echo(f"Airflow: asset event {event.get('id')} on {event.get('uri')} ({os.environ[URL_ENV]})")
 
 
 def _age(delta: Any) -> str:

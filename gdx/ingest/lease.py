@@ -122,9 +122,10 @@ class Holder:
     def describe(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
         state = "released" if self.released else f"expires in {self.expires_at - now:.0f} s"
+        since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(self.acquired_at))
         return (
             f"token {self.token}, run {self.run_id} (pid {self.pid} on {self.host.split('/')[0]}, "
-            f"state {self.state_dir}), {state}"
+            f"state {self.state_dir}) since {since} ({now - self.acquired_at:.0f} s ago), {state}"
         )
 
 
@@ -363,8 +364,9 @@ class DatasetLease:
                 continue  # another run created that token first: look again
             if waited_on is None or waited_on.token != holder.token:
                 log.warning(
-                    "%s: waiting for the lake lease held by %s", self.contract_id, holder.describe(now)
-                )
+                    "%s: waiting for the lake lease held by %s (up to %.0f s)",
+                    self.contract_id, holder.describe(now), timeout_s,
+                )  # fmt: skip
                 waited_on = holder
             if time.monotonic() >= deadline:
                 raise LeaseHeld(

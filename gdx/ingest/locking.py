@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,28 @@ log = logging.getLogger(__name__)
 
 class LockTimeout(TimeoutError):
     """Another run held the dataset lock for longer than the timeout."""
+
+
+def describe_holder(content: bytes, now: float | None = None) -> str:
+    """`pid 123 on host-a since 2026-12-03 14:20:00Z (95 s ago)` from a lock file's first line
+    (`<pid> <host> <epoch s>`; older files hold the pid only)."""
+    from datetime import UTC, datetime
+
+    fields = content.decode(errors="replace").split()
+    if not fields:
+        return "an unknown run (empty lock file)"
+    text = f"pid {fields[0]}"
+    if len(fields) >= 2:
+        text += f" on {fields[1]}"
+    if len(fields) >= 3:
+        try:
+            since = float(fields[2])
+        except ValueError:
+            return text
+        now = time.time() if now is None else now
+        stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        text += f" since {stamp} ({now - since:.0f} s ago)"
+    return text
 
 
 @contextmanager
@@ -45,16 +68,16 @@ def dataset_lock(state_dir: Path, contract_id: str, timeout_s: float) -> Iterato
             except BlockingIOError:
                 if not waiting:  # an operator seeing two copies wants to know which one holds it
                     waiting = True
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                    log.warning("%s: waiting for the dataset lock %s held by pid %s (up to %.0f s)",
-                                contract_id, path, holder, timeout_s)  # fmt: skip
+                    log.warning("%s: waiting for the dataset lock %s held by %s (up to %.0f s)",
+                                contract_id, path, describe_holder(os.pread(fd, 256, 0)), timeout_s)  # fmt: skip
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
                         f"another ingestion of {contract_id} holds {path} (waited {timeout_s:.0f} s)"
                     ) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        # who and since when, for the log line of the next run that has to wait
+        os.write(fd, f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n".encode())
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdx.contracts.exporters.dag import ingest_pool
 from gdx.orchestration.common import default_args
+from gdx.orchestration.task_runtime import run_ingest_task  # noqa: F401 (moved there; kept for importers)
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -84,40 +85,6 @@ def kafka_message_signal(message: Any) -> str | None:
     if message.error() is not None or message.value() is None:
         return None
     return f"{message.topic()}:{message.partition()}:{message.offset()}"
-
-
-def run_ingest_task(contract_id: str) -> dict[str, Any]:
-    """The `ingest` task body: run, log the summary, return counts and ids for XCom."""
-    import logging
-
-    from gdx.ingest.runner import NoTopic, run_ingest
-
-    log = logging.getLogger(__name__)
-    try:
-        summary = run_ingest(contract_id)
-    except NoTopic as exc:  # a new contract nobody has published under yet: not a failure
-        log.warning("%s", exc)
-        return {"contract_id": contract_id, "topic": None, "rows_in": 0, "rows_landed": 0, "rows_quarantined": 0,
-                "batch_ids": [], "gate_ran": False, "quarantined_by_rule": {}, "recovered_files": 0,
-                "next_offsets": {}, "duration_s": 0.0}  # fmt: skip
-    log.info(
-        "%s: in=%d landed=%d quarantined=%d batches=%d %.0f records/s",
-        contract_id, summary.rows_in, summary.rows_landed, summary.rows_quarantined,
-        len(summary.batches), summary.records_per_s,
-    )  # fmt: skip
-    return {
-        "contract_id": summary.contract_id,
-        "topic": summary.topic,
-        "rows_in": summary.rows_in,
-        "rows_landed": summary.rows_landed,
-        "rows_quarantined": summary.rows_quarantined,
-        "batch_ids": [b.batch_id for b in summary.batches],
-        "gate_ran": summary.gate_ran,
-        "quarantined_by_rule": dict(summary.quarantined_by_rule),
-        "recovered_files": summary.recovered_files,
-        "next_offsets": {str(k): v for k, v in summary.next_offsets.items()},
-        "duration_s": round(summary.duration_s, 3),
-    }
 
 
 def _event_driven(flag: bool | None) -> bool:
@@ -182,7 +149,9 @@ def build_ingest_dag(contract_id: str, *, event_driven: bool | None = None) -> D
             pool=ingest_pool(contract), pool_slots=1,
         )  # fmt: skip
         def ingest() -> dict[str, Any]:
-            return run_ingest_task(contract_id)
+            from gdx.orchestration.task_runtime import run_dataset
+
+            return run_dataset(contract_id)
 
         @task(task_id="publish_bronze_asset", outlets=[bronze], multiple_outputs=False)
         def publish_bronze_asset(summary: dict[str, Any], **context: Any) -> dict[str, Any]:
