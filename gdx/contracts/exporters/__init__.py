@@ -19,8 +19,9 @@ from gdx.contracts.exporters.catalog import to_catalog
 from gdx.contracts.exporters.dag import (
     POOLS_PATH,
     dag_path,
-    merge_dag_file,
+    merge_dag_entries,
     merge_pools,
+    render_dag_file,
     to_dag_entry,
     to_pool,
 )
@@ -85,7 +86,9 @@ EXPORTERS: dict[str, Exporter] = {
         applies=_not_seed,
         merge=merge_sources,
     ),
-    "dag": Exporter("dag", to_dag_entry, dag_path, render=str, applies=_not_seed, merge=merge_dag_file),
+    "dag": Exporter(
+        "dag", to_dag_entry, dag_path, render=render_dag_file, applies=_not_seed, merge=merge_dag_entries
+    ),
     "airflow_pools": Exporter(
         "airflow_pools", to_pool, lambda c: POOLS_PATH, applies=_not_seed, merge=merge_pools
     ),

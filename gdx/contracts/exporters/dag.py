@@ -56,8 +56,13 @@ def to_dag_entry(contract: Contract) -> dict[str, Any]:
     }
 
 
-def merge_dag_file(values: list[dict[str, Any]]) -> str:
-    """Python source of `dags/ingest_<agency>.py` from the agency's entries (contract-id order)."""
+def merge_dag_entries(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(values, key=lambda e: e["id"])
+
+
+def render_dag_file(value: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """Python source of `dags/ingest_<agency>.py` from the agency's entries (or one entry)."""
+    values = [value] if isinstance(value, dict) else value
     agency = values[0]["id"].partition(".")[0]
     lines = [
         f'"""Airflow DAG ingest_{agency}: lands the {len(values)} Kafka dataset(s) of {agency} in bronze. '
