@@ -88,7 +88,12 @@ def test_probe_counts_lag_per_dataset_in_one_round(tmp_path, kafka_cluster, monk
     contract = env.contract("pcd.air_quality_hourly")
     published = publish(kafka_cluster, contract, list(valid_records(contract.id, 300, seed=3)))
     entry = _entry(contract)
-    ghost = _entry(contract, id="pcd.not_published_yet", dataset="not_published_yet", topic=f"gdx.pcd.ghost.t{env.suffix}")
+    ghost = _entry(
+        contract,
+        id="pcd.not_published_yet",
+        dataset="not_published_yet",
+        topic=f"gdx.pcd.ghost.t{env.suffix}",
+    )
 
     first = probe([entry, ghost])
     assert first.lag == {entry.id: 300, ghost.id: 0}  # never committed: counted from the log start
@@ -98,7 +103,9 @@ def test_probe_counts_lag_per_dataset_in_one_round(tmp_path, kafka_cluster, monk
     admin = admin_client()
     by_partition = {p: sum(1 for r in published if r.partition == p) for p in range(3)}
     done = max(by_partition, key=by_partition.get)
-    request = ConsumerGroupTopicPartitions(group_id(contract.id), [TopicPartition(contract.topic, done, by_partition[done])])
+    request = ConsumerGroupTopicPartitions(
+        group_id(contract.id), [TopicPartition(contract.topic, done, by_partition[done])]
+    )
     admin.alter_consumer_group_offsets([request])[group_id(contract.id)].result()
     assert probe([entry, ghost]).lag == {entry.id: 300 - by_partition[done], ghost.id: 0}
     assert probe([entry]).with_new_data() == {entry.id: 300 - by_partition[done]}
@@ -132,7 +139,10 @@ def test_trigger_fires_once_per_burst_and_keeps_its_marker(tmp_path, kafka_clust
 
         # a restarted trigger (new instance from the serialized form) does not refire for seen data
         classpath, kwargs = trigger.serialize()
-        assert classpath == "gdx.orchestration.kafka_activity.KafkaActivityTrigger" and kwargs == {**settings, "registry_path": None}
+        assert classpath == "gdx.orchestration.kafka_activity.KafkaActivityTrigger" and kwargs == {
+            **settings,
+            "registry_path": None,
+        }
         restarted = Watch(KafkaActivityTrigger(**kwargs))
         await restarted.run_for(4.0)
         return watch, restarted

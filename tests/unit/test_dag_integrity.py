@@ -39,7 +39,9 @@ def test_dag_follows_house_rules(dag_bag, path: Path) -> None:
     for task in dag.tasks:
         assert task.owner == dag.owner
         # Airflow 3 fails a task whose pool does not exist: every pool a DAG names is generated
-        assert task.pool == "default_pool" or task.pool in pools, f"{task.task_id}: pool {task.pool} is not generated"
+        assert task.pool == "default_pool" or task.pool in pools, (
+            f"{task.task_id}: pool {task.pool} is not generated"
+        )
     if path.stem.startswith("ingest_"):
         ingest_tasks = [t for t in dag.tasks if t.task_id.startswith("ingest__")]
         assert ingest_tasks and all(pools[t.pool]["slots"] == 1 for t in ingest_tasks)
@@ -66,5 +68,9 @@ def test_dag_file_is_thin(path: Path) -> None:
     assert isinstance(assign, ast.Assign) and [t.id for t in assign.targets] == ["dag"]
     call = assign.value
     assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-    assert all(_is_literal(a) for a in [*call.args, *(k.value for k in call.keywords)]), "builder args must be literals"
-    assert "airflow" in path.read_text().lower(), "Airflow's safe-mode discovery skips files without 'airflow'"
+    assert all(_is_literal(a) for a in [*call.args, *(k.value for k in call.keywords)]), (
+        "builder args must be literals"
+    )
+    assert "airflow" in path.read_text().lower(), (
+        "Airflow's safe-mode discovery skips files without 'airflow'"
+    )

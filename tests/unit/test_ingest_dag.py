@@ -79,7 +79,12 @@ def test_select_params_then_events_then_all() -> None:
     from gdx.orchestration.agency_dag import selected_datasets
 
     known = ["a", "b", "c"]
-    events = {"gdx://incoming/x": [_Event({"datasets": ["c"], "lag": {"c": 4}}), _Event({"datasets": ["a", "gone"]})]}
+    events = {
+        "gdx://incoming/x": [
+            _Event({"datasets": ["c"], "lag": {"c": 4}}),
+            _Event({"datasets": ["a", "gone"]}),
+        ]
+    }
     assert selected_datasets(known, {"datasets": ["b"]}, events) == ["b"]
     assert selected_datasets(known, {"datasets": []}, events) == ["a", "c"]  # removed dataset dropped
     assert selected_datasets(known, {}, {}) == known  # a manual run without datasets: all
@@ -117,13 +122,16 @@ def test_dispatch_dag_shape() -> None:
     plan = dag.get_task("plan")
     assert plan.outlets == [AssetAlias("gdx-incoming")]
     plain = build_dispatch_dag(event_driven=False)
-    assert type(plain.timetable).__name__ == "CronTriggerTimetable" and plain.timetable.asset_condition is None
-
+    assert (
+        type(plain.timetable).__name__ == "CronTriggerTimetable" and plain.timetable.asset_condition is None
+    )
 
 
 def test_dispatch_file_states_the_mode_without_an_environment_variable() -> None:
     text = (DAGS / "gdx_dispatch.py").read_text()
-    assert "build_dispatch_dag(event_driven=True)" in text and "os.environ" not in text and "getenv" not in text
+    assert (
+        "build_dispatch_dag(event_driven=True)" in text and "os.environ" not in text and "getenv" not in text
+    )
 
 
 def test_trigger_serialization_round_trips() -> None:
