@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdx.orchestration.agency_dag import incoming_asset_uri
 from gdx.orchestration.common import default_args
+from gdx.orchestration.registry import load_registry
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -40,6 +42,7 @@ ACTIVITY_URI = "gdx://kafka/activity"
 ALIAS = "gdx-incoming"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 CRON = "* * * * *"
+REGISTRY_NAME = "gdx_datasets.json"
 
 
 def plan_incoming(entries: Iterable[DatasetEntry], connection: Any = None) -> dict[str, dict[str, Any]]:
@@ -55,6 +58,16 @@ def plan_incoming(entries: Iterable[DatasetEntry], connection: Any = None) -> di
             extra["datasets"].append(entry.dataset)
             extra["lag"][entry.dataset] = lags[entry.id]
     return out
+
+
+def registry_beside(dag_file: str | None) -> Path | None:
+    """The registry generated next to the DAG files (`<dags>/gdx_datasets.json`), so a dags folder
+    (a deployment, a test or scale world) plans over its own datasets; None: the default one."""
+    if dag_file:
+        candidate = Path(dag_file).with_name(REGISTRY_NAME)
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _schedule(event_driven: bool) -> Any:
@@ -90,9 +103,7 @@ def build_dispatch_dag(*, event_driven: bool = True) -> DAG:
 
         @task(task_id="plan", outlets=[alias], execution_timeout=timedelta(minutes=5))
         def plan(**context: Any) -> dict[str, int]:
-            from gdx.orchestration.registry import load_registry
-
-            incoming = plan_incoming(load_registry())
+            incoming = plan_incoming(load_registry(registry_beside(context["dag"].fileloc)))
             for agency, extra in sorted(incoming.items()):
                 context["outlet_events"][alias].add(Asset(incoming_asset_uri(agency)), extra=extra)
             return {"agencies": len(incoming), "datasets": sum(len(e["datasets"]) for e in incoming.values())}
