@@ -71,6 +71,12 @@ class KafkaActivityTrigger(BaseEventTrigger):
 
     # -- blocking helpers, run in a thread ---------------------------------------------------------
 
+    def _admin(self) -> Any:
+        """An AdminClient as gdx-ingest, from gdx settings (the bench points it elsewhere)."""
+        from gdx.orchestration.offsets_probe import admin_client
+
+        return admin_client()
+
     def _watched(self) -> list[str]:
         if self.topics is not None:
             return self.topics
@@ -103,9 +109,7 @@ class KafkaActivityTrigger(BaseEventTrigger):
     # -- the event loop ----------------------------------------------------------------------------
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from gdx.orchestration.offsets_probe import admin_client
-
-        admin = await asyncio.to_thread(admin_client)
+        admin = await asyncio.to_thread(self._admin)
         seen = await asyncio.to_thread(self._seen, admin)
         first_change: float | None = None
         last_change = 0.0

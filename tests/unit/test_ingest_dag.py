@@ -155,3 +155,31 @@ def test_dag_modules_import_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_select_reads_airflows_own_triggering_events_accessor() -> None:
+    """What `context["triggering_asset_events"]` is at run time: Airflow's accessor, which lists
+    an alias-emitted event under the Asset and under the alias."""
+    from datetime import UTC, datetime
+
+    from airflow.sdk.api.datamodels._generated import (
+        AssetAliasReferenceAssetEventDagRun,
+        AssetReferenceAssetEventDagRun,
+    )
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+    from gdx.orchestration.agency_dag import selected_datasets
+
+    def event(extra: dict[str, Any]) -> AssetEventDagRunReferenceResult:
+        return AssetEventDagRunReferenceResult(
+            asset=AssetReferenceAssetEventDagRun(name="gdx://incoming/pcd", uri="gdx://incoming/pcd", extra={}),
+            extra=extra, source_task_id="plan", source_dag_id="gdx_dispatch", source_run_id="r1",
+            source_map_index=-1, source_aliases=[AssetAliasReferenceAssetEventDagRun(name="gdx-incoming")],
+            timestamp=datetime.now(UTC),
+        )  # fmt: skip
+
+    accessor = TriggeringAssetEventsAccessor.build(
+        [event({"datasets": ["b"], "lag": {"b": 7}}), event({"datasets": ["c"], "lag": {"c": 1}})]
+    )
+    assert selected_datasets(["a", "b", "c"], {"datasets": []}, accessor) == ["b", "c"]
