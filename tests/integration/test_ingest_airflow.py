@@ -184,7 +184,9 @@ def test_dispatcher_wakes_the_agency_dag_which_lands_only_what_waits(
     # nothing waits now: the dispatcher emits no event; a manual run of all lands nothing and
     # emits no bronze event (the tasks skip themselves)
     again, _ = _dag_test(env, airflow_db, dags, "gdx_dispatch", "ingest_pcd")
-    assert again["gdx_dispatch"]["events"] == [] and again["ingest_pcd"]["conf"] is None
+    assert again["gdx_dispatch"]["events"] == [] and again["ingest_pcd"]["conf"] == {
+        "datasets": []
+    }  # empty: all
     states = {
         t: s
         for t, (s, _, _) in _task_instances(airflow_db, "ingest_pcd", again["ingest_pcd"]["run_id"]).items()
