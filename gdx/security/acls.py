@@ -19,7 +19,7 @@ What each principal gets (every binding ALLOW, host `*`):
   delete, alter or re-partition an existing one (no DELETE/ALTER/ALTER_CONFIGS).
 - `gdx-ingest`: READ + DESCRIBE on every dataset topic, READ on consumer groups PREFIXED
   `gdx.ingest.` (the ingestion groups, `gdx.ingest.consumer.group_id`) and `gdx.watch.` (the Airflow
-  AssetWatcher groups, see `gdx.orchestration.ingest_dag`); WRITE + DESCRIBE + CREATE on every
+  activity watcher's group `gdx.watch.activity`, see `gdx.orchestration.kafka_activity`); WRITE + DESCRIBE + CREATE on every
   dead-letter topic (`Contract.dlq_topic`, created by `gdx.ingest.dlq.ensure_dlq_topic`);
   IDEMPOTENT_WRITE on the cluster (the DLQ publisher is idempotent). No DESCRIBE_CONFIGS:
   ingestion never reads topic configs.
@@ -60,7 +60,7 @@ CLUSTER_NAME = "kafka-cluster"
 INGEST_GROUP_PREFIX = group_id("")
 """`gdx.ingest.`: every ingestion consumer group is `gdx.ingest.<contract id>`."""
 WATCH_GROUP_PREFIX = "gdx.watch."
-"""The Airflow AssetWatcher groups `gdx.watch.<contract id>` (gdx.orchestration.ingest_dag)."""
+"""The Airflow AssetWatcher's group `gdx.watch.activity` (gdx.orchestration.kafka_activity)."""
 NAMESPACE = "gdx."
 """Every topic and platform group of the exchange starts with this; no agency may own it."""
 

@@ -23,7 +23,7 @@ import yaml
 from gdx.contracts.exporters import EXPORTERS, METADATA_COLUMNS, to_arrow_schema, to_gx_suite, to_jsonschema
 from gdx.contracts.exporters.arrow import arrow_schema_json
 from gdx.contracts.exporters.catalog import to_catalog
-from gdx.contracts.exporters.dag import to_dag_file
+from gdx.contracts.exporters.dag import render_dag_file, to_dag_entry
 from gdx.contracts.exporters.dbt import to_dbt_sources
 from gdx.contracts.exporters.json_schema import EXPRESSED_RULE_KINDS
 from gdx.contracts.model import Contract, load_all
@@ -483,12 +483,14 @@ def test_catalog_entry() -> None:
 
 
 def test_dag_files_and_seeds() -> None:
-    text = to_dag_file(CONTRACTS["dla.municipal_waste_monthly"])
-    assert "from gdx.orchestration.ingest_dag import build_ingest_dag" in text
-    assert 'dag = build_ingest_dag("dla.municipal_waste_monthly")' in text
+    entry = to_dag_entry(CONTRACTS["dla.municipal_waste_monthly"])
+    assert entry["pool"] == "gdx_ingest_dla__municipal_waste_monthly" and entry["dataset"] == "municipal_waste_monthly"
+    text = render_dag_file([entry])
+    assert "from gdx.orchestration.agency_dag import build_agency_dag" in text
+    assert 'dag = build_agency_dag(\n    "dla",' in text and '"id": "dla.municipal_waste_monthly"' in text
     compile(text, "dag.py", "exec")
     with pytest.raises(ValueError, match="seed"):
-        to_dag_file(CONTRACTS["ref.provinces"])
+        to_dag_entry(CONTRACTS["ref.provinces"])
     assert not EXPORTERS["dag"].applies(CONTRACTS["ref.agencies"])
     assert not EXPORTERS["arrow_schema"].applies(CONTRACTS["ref.agencies"])
 

@@ -38,23 +38,23 @@ def test_generate_writes_detects_and_repairs_drift(tmp_path: Path) -> None:
     contracts = tmp_path / "contracts"
     shutil.copytree(CONTRACTS_DIR, contracts, ignore=shutil.ignore_patterns("_generated"))
     written = generate(root=tmp_path, contracts_dir=contracts)
-    assert "dags/ingest_moi__informal_debt_cases.py" in written
+    assert "dags/ingest_moi.py" in written
     assert "contracts/_generated/ref/provinces/catalog.json" in written
-    assert "dags/ingest_ref__provinces.py" not in written  # seeds get no DAG
+    assert "dags/ingest_ref.py" not in written  # seeds get no DAG
     assert "dbt_project/models/staging/pcd/_pcd__sources.yml" in written
     assert PROVINCES_SEED in written
     assert generate(check=True, root=tmp_path, contracts_dir=contracts) == []
-    dag = tmp_path / "dags/ingest_pcd__air_quality_hourly.py"
-    assert dag.read_text(encoding="utf-8").startswith('"""Airflow DAG ingest_pcd__air_quality_hourly')
+    dag = tmp_path / "dags/ingest_pcd.py"
+    assert dag.read_text(encoding="utf-8").startswith('"""Airflow DAG ingest_pcd:')
     assert "do not edit" in dag.read_text(encoding="utf-8")
 
     # drift: an edited file, a deleted one, a leftover of a removed contract
     (tmp_path / "contracts/_generated/pcd/air_quality_hourly/jsonschema.json").write_text("{}\n")
-    (tmp_path / "dags/ingest_dga__eservice_transactions_daily.py").unlink()
+    (tmp_path / "dags/ingest_dga.py").unlink()
     (tmp_path / "dags/ingest_old__gone.py").write_text("x = 1\n")
     result = plan(tmp_path, contracts)
     assert result.stale == ["contracts/_generated/pcd/air_quality_hourly/jsonschema.json"]
-    assert result.missing == ["dags/ingest_dga__eservice_transactions_daily.py"]
+    assert result.missing == ["dags/ingest_dga.py"]
     assert result.extra == ["dags/ingest_old__gone.py"]
     assert set(generate(check=True, root=tmp_path, contracts_dir=contracts)) == set(result.changed)
 
@@ -72,7 +72,7 @@ def test_cli_check_fails_listing_files(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr("gdx.settings.REPO_ROOT", tmp_path)
     result = CliRunner().invoke(app, ["contracts", "generate", "--check"])
     assert result.exit_code == 1
-    assert "missing: dags/ingest_pcd__air_quality_hourly.py" in result.output
+    assert "missing: dags/ingest_pcd.py" in result.output
     assert "out of date" in result.output
 
 

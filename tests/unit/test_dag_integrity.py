@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -38,14 +39,38 @@ def test_dag_follows_house_rules(dag_bag, path: Path) -> None:
     for task in dag.tasks:
         assert task.owner == dag.owner
         # Airflow 3 fails a task whose pool does not exist: every pool a DAG names is generated
-        assert task.pool == "default_pool" or task.pool in pools, f"{task.task_id}: pool {task.pool} is not generated"
+        assert task.pool == "default_pool" or task.pool in pools, (
+            f"{task.task_id}: pool {task.pool} is not generated"
+        )
     if path.stem.startswith("ingest_"):
-        assert pools[dag.get_task("ingest").pool]["slots"] == 1
+        ingest_tasks = [t for t in dag.tasks if t.task_id.startswith("ingest__")]
+        assert ingest_tasks and all(pools[t.pool]["slots"] == 1 for t in ingest_tasks)
+
+
+def _is_literal(node: ast.AST) -> bool:
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
 def test_dag_file_is_thin(path: Path) -> None:
-    # Logic lives in gdx/; a DAG file only wires it (Airflow best practice: cheap top-level parsing).
-    code = [line for line in path.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    assert len(code) <= 12, f"{path.name} has {len(code)} lines of code; move logic into gdx/"
-    assert "airflow" in path.read_text().lower(), "Airflow's safe-mode discovery skips files without 'airflow'"
+    # Logic lives in gdx/; a DAG file only wires it (Airflow best practice: cheap top-level parsing):
+    # a docstring, imports from gdx, and `dag = builder(<literals>)` — an agency's inline dataset
+    # entries are data, however many lines they take, never code and never a file read.
+    tree = ast.parse(path.read_text())
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    imports = [n for n in body if isinstance(n, ast.ImportFrom)]
+    assert all(n.module and n.module.startswith("gdx.") for n in imports), "import only from gdx/"
+    [assign] = [n for n in body if not isinstance(n, ast.ImportFrom)]
+    assert isinstance(assign, ast.Assign) and [t.id for t in assign.targets] == ["dag"]
+    call = assign.value
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+    assert all(_is_literal(a) for a in [*call.args, *(k.value for k in call.keywords)]), (
+        "builder args must be literals"
+    )
+    assert "airflow" in path.read_text().lower(), (
+        "Airflow's safe-mode discovery skips files without 'airflow'"
+    )

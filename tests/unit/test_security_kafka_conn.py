@@ -135,18 +135,16 @@ def test_local_broker_files(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> No
         connection_for("moi")
 
 
-def test_watcher_connection_extra_is_the_ingestion_principals_librdkafka_config() -> None:
-    """The AssetWatcher's Airflow Kafka connection logs in like ingestion (its extra goes to
-    confluent-kafka as is), in a group of its own per topic."""
-    from gdx.contracts.model import get_contract
-    from gdx.orchestration.ingest_dag import watch_connection_extra
+def test_activity_watcher_logs_in_as_the_ingestion_principal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dispatcher's probe and KafkaActivityTrigger connect with gdx-ingest's librdkafka
+    settings (no Airflow connection, no password in the trigger's serialized kwargs)."""
+    import confluent_kafka.admin
 
-    contract = get_contract("pcd.air_quality_hourly")
+    from gdx.orchestration import offsets_probe
+
+    seen: list[dict] = []
+    monkeypatch.setattr(confluent_kafka.admin, "AdminClient", lambda config: seen.append(config))
     ingest = KafkaConnection("127.0.0.1:9093", "SASL_SSL", "SCRAM-SHA-512", "gdx-ingest", "pw", "/x/ca.pem")
-    extra = watch_connection_extra(contract, ingest)
-    assert extra == {
-        **ingest.librdkafka(),
-        "group.id": "gdx.watch.pcd.air_quality_hourly",
-        "auto.offset.reset": "latest",
-    }
-    assert extra["security.protocol"] == "SASL_SSL" and extra["sasl.username"] == "gdx-ingest"
+    offsets_probe.admin_client(ingest)
+    assert {k: v for k, v in seen[0].items() if k not in ("client.id", "logger")} == ingest.librdkafka()
+    assert seen[0]["sasl.username"] == "gdx-ingest"

@@ -16,7 +16,15 @@ from typing import Any
 from gdx.contracts.exporters._common import GENERATED_NOTE, dump_json
 from gdx.contracts.exporters.arrow import METADATA_COLUMNS, arrow_schema_json, to_arrow_schema
 from gdx.contracts.exporters.catalog import to_catalog
-from gdx.contracts.exporters.dag import POOLS_PATH, dag_path, merge_pools, to_dag_file, to_pool
+from gdx.contracts.exporters.dag import (
+    POOLS_PATH,
+    dag_path,
+    merge_dag_entries,
+    merge_pools,
+    render_dag_file,
+    to_dag_entry,
+    to_pool,
+)
 from gdx.contracts.exporters.dbt import merge_sources, render_yaml, sources_path, to_dbt_sources
 from gdx.contracts.exporters.gx import to_gx_suite
 from gdx.contracts.exporters.json_schema import to_jsonschema
@@ -32,7 +40,7 @@ __all__ = [
     "generated_dir",
     "to_arrow_schema",
     "to_catalog",
-    "to_dag_file",
+    "to_dag_entry",
     "to_dbt_sources",
     "to_gx_suite",
     "to_jsonschema",
@@ -78,7 +86,9 @@ EXPORTERS: dict[str, Exporter] = {
         applies=_not_seed,
         merge=merge_sources,
     ),
-    "dag": Exporter("dag", to_dag_file, dag_path, render=str, applies=_not_seed),
+    "dag": Exporter(
+        "dag", to_dag_entry, dag_path, render=render_dag_file, applies=_not_seed, merge=merge_dag_entries
+    ),
     "airflow_pools": Exporter(
         "airflow_pools", to_pool, lambda c: POOLS_PATH, applies=_not_seed, merge=merge_pools
     ),
