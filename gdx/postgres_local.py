@@ -91,12 +91,18 @@ class LocalPostgres:
         """SQLAlchemy URL of the application database (TCP, password auth)."""
         return f"postgresql+psycopg2://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
 
-    def _tool(self, name: str, *args: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    def _tool(
+        self, name: str, *args: str, timeout: float = START_TIMEOUT_S
+    ) -> subprocess.CompletedProcess[str]:
         owner = _run_as()
         done = subprocess.run(
             [str(self.bin_dir / name), *args],
             cwd=self.home,  # the unprivileged user cannot read root's working directory
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "HOME": str(self.home)},
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LC_ALL": "C.UTF-8",
+                "HOME": str(self.home),
+            },
             user=owner[0] if owner else None,
             group=owner[1] if owner else None,
             extra_groups=[] if owner else None,
@@ -105,7 +111,9 @@ class LocalPostgres:
             timeout=timeout,
         )
         if done.returncode != 0:
-            raise PostgresError(f"{name} failed ({done.returncode}): {(done.stdout + done.stderr)[-2000:]}{self.log_tail()}")
+            raise PostgresError(
+                f"{name} failed ({done.returncode}): {(done.stdout + done.stderr)[-2000:]}{self.log_tail()}"
+            )
         return done
 
     def log_tail(self, lines: int = 30) -> str:
