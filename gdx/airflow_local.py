@@ -108,9 +108,13 @@ class LocalAirflow:
     def _once(self, name: str, *args: str, timeout: float = 600) -> None:
         log = self.log_dir / f"{name}.log"
         with log.open("ab") as out:
-            done = subprocess.run(self._airflow(*args), env=self.env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+            done = subprocess.run(
+                self._airflow(*args), env=self.env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout
+            )
         if done.returncode != 0:
-            raise AirflowLocalError(f"airflow {' '.join(args)} failed ({done.returncode})\n{self.log_tails([name])}")
+            raise AirflowLocalError(
+                f"airflow {' '.join(args)} failed ({done.returncode})\n{self.log_tails([name])}"
+            )
 
     def start(self, timeout: float = HEALTH_TIMEOUT_S) -> None:
         """Migrate, import the pools, start the four processes and wait until all are healthy."""
@@ -131,7 +135,11 @@ class LocalAirflow:
             with (self.log_dir / f"{name}.log").open("ab") as out:
                 # own session: stop() signals the process group (executor workers, uvicorn children)
                 self.processes[name] = subprocess.Popen(
-                    self._airflow(*commands[name]), env=self.env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                    self._airflow(*commands[name]),
+                    env=self.env(),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
         try:
             self.wait_healthy(timeout)
@@ -205,7 +213,9 @@ class AirflowClient:
 
         self.url = url.rstrip("/")
         self.session = requests.Session()
-        answer = self.session.post(f"{self.url}/auth/token", json={"username": username, "password": password}, timeout=30)
+        answer = self.session.post(
+            f"{self.url}/auth/token", json={"username": username, "password": password}, timeout=30
+        )
         answer.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
 
@@ -239,7 +249,9 @@ class AirflowClient:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "run_after", "limit": 100})["dag_runs"]
+        return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "run_after", "limit": 100})[
+            "dag_runs"
+        ]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
@@ -263,7 +275,9 @@ class AirflowClient:
 
 
 @contextmanager
-def local_airflow(home: Path, sql_alchemy_conn: str, gdx_env: dict[str, str] | None = None) -> Iterator[LocalAirflow]:
+def local_airflow(
+    home: Path, sql_alchemy_conn: str, gdx_env: dict[str, str] | None = None
+) -> Iterator[LocalAirflow]:
     """A started, healthy deployment, stopped on exit."""
     airflow = LocalAirflow(home=home, sql_alchemy_conn=sql_alchemy_conn, gdx_env=gdx_env or {})
     airflow.start()
