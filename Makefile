@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 # Cosmos would otherwise send usage telemetry to an external service (and machines are offline).
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 
-.PHONY: help install kafka-jars browser postgres lint generate check-generated test test-unit test-integration demo bench serve airflow-db lock clean
+.PHONY: help install kafka-jars browser postgres lint generate check-generated test test-unit test-integration demo bench serve airflow airflow-db lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (write
 
 serve: install ## Serve the open-data catalog API and governor dashboard
 	$(BIN)/gdx serve
+
+airflow: install postgres ## Run Airflow as an operator does (Postgres, api-server, scheduler, dag-processor, triggerer) until Ctrl-C; AIRFLOW_ARGS=--port 8080
+	$(BIN)/python -m gdx.airflow_local $(AIRFLOW_ARGS)
 
 airflow-db: $(STAMP) ## Create/upgrade the local Airflow metadata DB (SQLite) and its ingest pools
 	$(BIN)/airflow db migrate

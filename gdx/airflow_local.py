@@ -285,3 +285,44 @@ def local_airflow(
         yield airflow
     finally:
         airflow.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gdx.airflow_local [--port N]`: a throwaway Postgres and the four Airflow processes
+    with this checkout's GDX environment, until Ctrl-C (metadata is discarded on exit)."""
+    import argparse
+
+    from gdx.kafka_local import port_in_use
+    from gdx.postgres_local import throwaway_postgres
+    from gdx.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m gdx.airflow_local", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8080, help="api-server port (UI, REST, execution API)")
+    args = parser.parse_args(argv)
+    port = args.port if not port_in_use(args.port) else free_port()
+    home = Settings.from_env().state_dir / "airflow-local"
+    home.mkdir(parents=True, exist_ok=True)
+    with throwaway_postgres() as postgres:
+        airflow = LocalAirflow(home=home, sql_alchemy_conn=postgres.url, port=port)
+        print(
+            f"starting Airflow (metadata on {postgres.url.split('@')[1]}, logs in {airflow.log_dir}) …",
+            flush=True,
+        )
+        airflow.start()
+        try:
+            print(f"UI and REST API: {airflow.url}  (user {ADMIN}, password {airflow.admin_password})")
+            print(f"execution API:   {airflow.url}/execution/")
+            print("Ctrl-C stops every process and discards the metadata database.", flush=True)
+            while all(p.poll() is None for p in airflow.processes.values()):
+                time.sleep(2)
+            dead = [n for n, p in airflow.processes.items() if p.poll() is not None]
+            print(f"airflow {', '.join(dead)} exited\n{airflow.log_tails(dead)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            airflow.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
