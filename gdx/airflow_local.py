@@ -179,7 +179,7 @@ class LocalAirflow:
                 out.append(f"--- {log} ---\n" + "\n".join(tail))
         return "\n".join(out)
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = 15) -> None:
         """SIGTERM every process group (Airflow shuts down gracefully on it), SIGKILL stragglers."""
         for proc in self.processes.values():
             if proc.poll() is None:

@@ -108,7 +108,7 @@ def test_scheduler_lands_published_records_and_builds_marts_on_asset_events(
 
     # build_onedata_marts ran on those events by itself (no trigger from us) and succeeded
     marts_runs = sorted(
-        {r["dag_run_id"] for e in events for r in e["created_dagruns"] if r["dag_id"] == MARTS_DAG}
+        {r["run_id"] for e in events for r in e["created_dagruns"] if r["dag_id"] == MARTS_DAG}
     )
     if not marts_runs:
         _fail(cluster, f"no {MARTS_DAG} run was created by the bronze asset events: {events}")
