@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from gdx.airflow_local import AirflowClient, LocalAirflow
+from gdx.contracts.generate import generate
 from gdx.postgres_local import LocalPostgres, throwaway_postgres
 from tests.integration.ingest_fixtures import IngestEnv, make_env
 
@@ -30,6 +31,9 @@ class AirflowCluster:
 @pytest.fixture(scope="module")
 def airflow_cluster(tmp_path_factory: pytest.TempPathFactory, kafka_cluster: Any) -> Iterator[AirflowCluster]:
     env = make_env(tmp_path_factory.mktemp("airflow-gdx"), kafka_cluster)
+    # the world's generated artefacts, by the project's own generator: the contract catalog the dbt
+    # build reads, and the DAGs and registry of this world's (unique) topics
+    generate(root=env.root, contracts_dir=env.contracts_dir)
     with throwaway_postgres() as postgres:
         airflow = LocalAirflow(
             home=tmp_path_factory.mktemp("airflow-home"), sql_alchemy_conn=postgres.url, gdx_env=env.env
