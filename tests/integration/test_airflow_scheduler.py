@@ -146,10 +146,10 @@ def _assert_marts_hold_the_new_rows(warehouse: Path, published: dict[str, list])
     with duckdb.connect(str(warehouse), read_only=True) as db:
         rows = db.execute(
             "select service_code, channel, province_iso, cast(txn_date as varchar), transactions, completed_transactions"
-            " from fct_eservice_usage_daily"
+            " from marts.fct_eservice_usage_daily"
         ).fetchall()
         stations = {
-            r[0] for r in db.execute("select distinct station_id from fct_air_quality_daily").fetchall()
+            r[0] for r in db.execute("select distinct station_id from marts.fct_air_quality_daily").fetchall()
         }
     mart = {r[:4]: r[4:] for r in rows}
     expected = {
