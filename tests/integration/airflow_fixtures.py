@@ -34,6 +34,9 @@ def airflow_cluster(tmp_path_factory: pytest.TempPathFactory, kafka_cluster: Any
     # the world's generated artefacts, by the project's own generator: the contract catalog the dbt
     # build reads, and the DAGs and registry of this world's (unique) topics
     generate(root=env.root, contracts_dir=env.contracts_dir)
+    # gdx_dispatch probes the topics of the registry; this world's registry names its own topics.
+    # (gdx.orchestration.registry must honour GDX_REGISTRY_PATH for that: see the merge note.)
+    env.env["GDX_REGISTRY_PATH"] = str(env.root / "dags" / "gdx_datasets.json")
     with throwaway_postgres() as postgres:
         airflow = LocalAirflow(
             home=tmp_path_factory.mktemp("airflow-home"), sql_alchemy_conn=postgres.url, gdx_env=env.env
