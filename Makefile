@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 # Cosmos would otherwise send usage telemetry to an external service (and machines are offline).
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 
-.PHONY: help install kafka-jars browser postgres lint generate check-generated test test-unit test-integration demo bench serve airflow airflow-db lock clean
+.PHONY: help install kafka-jars browser lint generate check-generated test test-unit test-integration demo bench serve airflow-db lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,7 @@ browser: ## Install Debian's Chromium for the dashboard browser test (root only;
 	    || echo "warning: could not install chromium; the browser test will be skipped"; \
 	else echo "note: chromium missing and not root; the browser test will be skipped"; fi
 
+.PHONY: postgres airflow
 postgres: ## Install Debian's PostgreSQL server binaries for the real-scheduler Airflow test (root only)
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -52,6 +53,9 @@ postgres: ## Install Debian's PostgreSQL server binaries for the real-scheduler 
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
 	    || echo "warning: could not install postgresql; the Airflow scheduler test will fail"; \
 	else echo "note: PostgreSQL missing and not root; install the postgresql package for the Airflow scheduler test"; fi
+
+airflow: install postgres ## Run Airflow as an operator does (Postgres, api-server, scheduler, dag-processor, triggerer) until Ctrl-C; AIRFLOW_ARGS=--port 8080
+	$(BIN)/python -m gdx.airflow_local $(AIRFLOW_ARGS)
 
 lint: $(STAMP) ## Ruff over the whole repository
 	$(BIN)/ruff check .
@@ -79,9 +83,6 @@ bench: install kafka-jars ## Benchmarks with ratios to same-run baselines (write
 
 serve: install ## Serve the open-data catalog API and governor dashboard
 	$(BIN)/gdx serve
-
-airflow: install postgres ## Run Airflow as an operator does (Postgres, api-server, scheduler, dag-processor, triggerer) until Ctrl-C; AIRFLOW_ARGS=--port 8080
-	$(BIN)/python -m gdx.airflow_local $(AIRFLOW_ARGS)
 
 airflow-db: $(STAMP) ## Create/upgrade the local Airflow metadata DB (SQLite) and its ingest pools
 	$(BIN)/airflow db migrate
