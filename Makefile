@@ -43,6 +43,20 @@ browser: ## Install Debian's Chromium for the dashboard browser test (root only;
 	    || echo "warning: could not install chromium; the browser test will be skipped"; \
 	else echo "note: chromium missing and not root; the browser test will be skipped"; fi
 
+.PHONY: postgres airflow
+postgres: ## Install Debian's PostgreSQL server binaries for the real-scheduler Airflow test (root only)
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing postgresql (Debian package) for the Airflow scheduler test"; \
+	  mkdir -p /etc/postgresql-common; \
+	  [ -e /etc/postgresql-common/createcluster.conf ] || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	    || echo "warning: could not install postgresql; the Airflow scheduler test will fail"; \
+	else echo "note: PostgreSQL missing and not root; install the postgresql package for the Airflow scheduler test"; fi
+
+airflow: install postgres ## Run Airflow as an operator does (Postgres, api-server, scheduler, dag-processor, triggerer) until Ctrl-C; AIRFLOW_ARGS=--port 8080
+	$(BIN)/python -m gdx.airflow_local $(AIRFLOW_ARGS)
+
 lint: $(STAMP) ## Ruff over the whole repository
 	$(BIN)/ruff check .
 
@@ -52,13 +66,13 @@ generate: $(STAMP) ## Regenerate every artefact derived from the contracts
 check-generated: $(STAMP) ## Fail if generated artefacts are stale
 	$(BIN)/gdx contracts generate --check
 
-test: install kafka-jars browser lint check-generated ## Lint, check generated files, run every test (real broker, Airflow, dbt)
+test: install kafka-jars browser postgres lint check-generated ## Lint, check generated files, run every test (real broker, Airflow, dbt)
 	$(BIN)/pytest -q
 
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/pytest -q tests/unit
 
-test-integration: install kafka-jars ## Integration tests only
+test-integration: install kafka-jars postgres ## Integration tests only
 	$(BIN)/pytest -q tests/integration
 
 demo: install kafka-jars ## Run the pipeline end to end on sample data (local broker, Airflow, DuckDB)

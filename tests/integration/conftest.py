@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.airflow_fixtures import airflow_cluster  # noqa: F401 (a real multi-process Airflow)
 from tests.integration.engine_lake import EngineLake, build_engine_lake
 
 
