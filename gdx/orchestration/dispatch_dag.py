@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdx.orchestration.agency_dag import incoming_asset_uri
 from gdx.orchestration.common import default_args, dispatch_dag_kwargs
-from gdx.orchestration.registry import load_registry
+from gdx.orchestration.registry import load_registry, registry_path
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -104,7 +104,7 @@ def build_dispatch_dag(*, event_driven: bool = True) -> DAG:
 
         @task(task_id="plan", outlets=[alias], execution_timeout=timedelta(minutes=5))
         def plan(**context: Any) -> dict[str, int]:
-            incoming = plan_incoming(load_registry(registry_beside(context["dag"].fileloc)))
+            incoming = plan_incoming(load_registry(registry_path(registry_beside(context["dag"].fileloc))))
             for agency, extra in sorted(incoming.items()):
                 context["outlet_events"][alias].add(Asset(incoming_asset_uri(agency)), extra=extra)
             return {"agencies": len(incoming), "datasets": sum(len(e["datasets"]) for e in incoming.values())}

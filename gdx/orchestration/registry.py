@@ -4,6 +4,7 @@ Kafka-bound dataset, cheap enough to load on every DAG-parsing loop."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,9 +47,20 @@ def _load(path: str, mtime_ns: int) -> tuple[DatasetEntry, ...]:
     )
 
 
+def registry_path(beside: Path | None = None) -> Path:
+    """`GDX_REGISTRY_PATH` when set (workers whose contracts folder is not the DAG bundle's, e.g. a
+    test world with its own topics), else `beside` (the registry next to the DAG files), else the
+    checkout's `dags/gdx_datasets.json`."""
+    override = os.environ.get("GDX_REGISTRY_PATH", "").strip()
+    if override:
+        return Path(override).expanduser()
+    return beside if beside is not None else DEFAULT_PATH
+
+
 def load_registry(path: Path | str | None = None) -> tuple[DatasetEntry, ...]:
-    """Every dataset, sorted by contract id. Raises FileNotFoundError with the fix when missing."""
-    target = Path(path) if path is not None else DEFAULT_PATH
+    """Every dataset, sorted by contract id (`path` default: `registry_path()`). Raises
+    FileNotFoundError with the fix when missing."""
+    target = Path(path) if path is not None else registry_path()
     try:
         mtime = target.stat().st_mtime_ns
     except FileNotFoundError as exc:
