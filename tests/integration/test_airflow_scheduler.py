@@ -27,14 +27,11 @@ from tests.integration.ingest_fixtures import assert_exact, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# The DAG ids and trigger confs, in one place. Target design (issue #13): one DAG per agency,
-#   INGEST_RUNS = {"ingest_dga": {"datasets": ["eservice_transactions_daily"]},
-#                  "ingest_pcd": {"datasets": ["air_quality_hourly"]}}
-# Until the `dispatch` workstream's agency DAGs are merged, main has one DAG per dataset.
+# The DAG ids and trigger confs, in one place: one DAG per agency, its datasets chosen by conf.
 DATASETS = ("dga.eservice_transactions_daily", "pcd.air_quality_hourly")
 INGEST_RUNS: dict[str, dict[str, Any]] = {
-    "ingest_dga__eservice_transactions_daily": {},
-    "ingest_pcd__air_quality_hourly": {},
+    "ingest_dga": {"datasets": ["eservice_transactions_daily"]},
+    "ingest_pcd": {"datasets": ["air_quality_hourly"]},
 }
 MARTS_DAG = "build_onedata_marts"
 DISPATCH_DAG = "gdx_dispatch"
