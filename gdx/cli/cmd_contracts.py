@@ -25,8 +25,15 @@ def lint_cmd(
     no_odcs: Annotated[
         bool, typer.Option("--no-odcs", help="Skip datacontract-cli's ODCS schema validation.")
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Lint every file again (ignore the results cached by content)."),
+    ] = False,
 ) -> None:
-    """Lint contracts with datacontract-cli (ODCS) and GDX's rules; exit 1 on any error."""
+    """Lint contracts with datacontract-cli (ODCS) and GDX's rules; exit 1 on any error.
+
+    Results are cached by content under $GDX_STATE_DIR/cache/contracts: an unchanged file (same
+    bytes, linter and agencies registry) is not linted again."""
     from rich.console import Console
     from rich.table import Table
 
@@ -35,7 +42,7 @@ def lint_cmd(
     for path in paths or []:
         if not path.exists():
             raise fail(f"{path}: no such file or folder", code=2)
-    findings = lint(paths or None, odcs=not no_odcs)
+    findings = lint(paths or None, odcs=not no_odcs, cache=not no_cache)
     console = Console(width=None if sys.stdout.isatty() else 200)
     if not findings:
         console.print("[green]all contracts pass[/green] (datacontract-cli ODCS + GDX rules)")
