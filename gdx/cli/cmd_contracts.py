@@ -118,6 +118,10 @@ def generate_cmd(
             "--check", help="Write nothing; exit 1 if any generated file is missing, stale or extra."
         ),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Recompute every contract's output (ignore the content-hash cache)."),
+    ] = False,
 ) -> None:
     """Write every generated artefact (JSON Schema, GX suite, Arrow schema, catalog, dbt sources, DAGs)."""
     from gdx.contracts.generate import generate, plan
@@ -125,7 +129,7 @@ def generate_cmd(
 
     try:
         if check:
-            result = plan()
+            result = plan(cache=not no_cache)
             if result.clean:
                 typer.secho("generated files are up to date", fg=typer.colors.GREEN)
                 return
@@ -137,7 +141,7 @@ def generate_cmd(
                 for path in paths:
                     typer.echo(f"  {label}: {path}")
             raise fail(f"{len(result.changed)} generated file(s) out of date; run `gdx contracts generate`")
-        changed = generate()
+        changed = generate(cache=not no_cache)
     except ContractError as exc:
         raise fail(str(exc)) from None
     for path in changed:

@@ -34,6 +34,7 @@ them all; `gdx.contracts.rules` evaluates them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -707,28 +708,29 @@ def contract_paths(root: Path | str) -> list[Path]:
     )
 
 
+def check_unique(items: Iterable[tuple[Path, str, str]]) -> None:
+    """Raise `ContractError` on a second contract with the same id or topic ((path, id, topic) in file order)."""
+    ids: dict[str, Path] = {}
+    topics: dict[str, str] = {}
+    for path, contract_id, topic in items:
+        if contract_id in ids:
+            raise ContractError(path, f"duplicate contract id {contract_id!r} (also {ids[contract_id]})")
+        if topic and topic in topics:
+            raise ContractError(path, f"topic {topic!r} is already bound to {topics[topic]}")
+        ids[contract_id] = path
+        if topic:
+            topics[topic] = contract_id
+
+
 def load_all(root: Path | str | None = None) -> dict[str, Contract]:
     """All current contracts by id; duplicate ids or topics are an error."""
     if root is None:
         from gdx.settings import Settings
 
         root = Settings.from_env().contracts_dir
-    contracts: dict[str, Contract] = {}
-    topics: dict[str, str] = {}
-    for path in contract_paths(root):
-        contract = load_contract(path)
-        if contract.id in contracts:
-            raise ContractError(
-                path, f"duplicate contract id {contract.id!r} (also {contracts[contract.id].path})"
-            )
-        if contract.topic and contract.topic in topics:
-            raise ContractError(
-                path, f"topic {contract.topic!r} is already bound to {topics[contract.topic]}"
-            )
-        contracts[contract.id] = contract
-        if contract.topic:
-            topics[contract.topic] = contract.id
-    return contracts
+    contracts = [load_contract(path) for path in contract_paths(root)]
+    check_unique((c.path or Path(c.id), c.id, c.topic) for c in contracts)
+    return {c.id: c for c in contracts}
 
 
 def get_contract(contract_id: str, root: Path | str | None = None) -> Contract:
