@@ -122,14 +122,27 @@ def generate_cmd(
         bool,
         typer.Option("--no-cache", help="Recompute every contract's output (ignore the content-hash cache)."),
     ] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root", help="Repository to write into (default: the folder holding the contracts folder)."
+        ),
+    ] = None,
 ) -> None:
-    """Write every generated artefact (JSON Schema, GX suite, Arrow schema, catalog, dbt sources, DAGs)."""
+    """Write every generated artefact (JSON Schema, GX suite, Arrow schema, catalog, dbt sources, DAGs).
+
+    The generated files sit next to the contracts (contracts/_generated, dbt_project, dags), so
+    with GDX_CONTRACTS_DIR=<tree>/contracts they go to <tree>, never into this checkout."""
     from gdx.contracts.generate import generate, plan
     from gdx.contracts.model import ContractError
+    from gdx.settings import Settings
+
+    if root is None:
+        root = Settings.from_env().contracts_dir.parent
 
     try:
         if check:
-            result = plan(cache=not no_cache)
+            result = plan(root, cache=not no_cache)
             if result.clean:
                 typer.secho("generated files are up to date", fg=typer.colors.GREEN)
                 return
@@ -141,7 +154,7 @@ def generate_cmd(
                 for path in paths:
                     typer.echo(f"  {label}: {path}")
             raise fail(f"{len(result.changed)} generated file(s) out of date; run `gdx contracts generate`")
-        changed = generate(cache=not no_cache)
+        changed = generate(root=root, cache=not no_cache)
     except ContractError as exc:
         raise fail(str(exc)) from None
     for path in changed:
