@@ -137,30 +137,66 @@ class _Run:
         self.merged = ContractCache("generate-merged", enabled=cache)
 
 
+def _fresh_entry(path: Path) -> tuple[dict[str, Any], bool]:
+    """(entry, whether it survives JSON exactly) for one contract file, computed now."""
+    from gdx.contracts.cache import json_stable
+    from gdx.contracts.model import load_contract
+
+    entry = _contract_entry(load_contract(path))
+    return entry, json_stable(entry)
+
+
+PARALLEL_FROM = 64
+"""Below this many contracts to compute, worker processes cost more than they save."""
+
+
+def _fresh_entries(paths: list[Path], workers: int) -> list[tuple[dict[str, Any], bool]]:
+    if workers <= 1 or len(paths) < PARALLEL_FROM:
+        return [_fresh_entry(p) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import gdx.contracts.exporters  # noqa: F401 - imported once here, shared by the forked workers
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        chunk = max(1, min(64, len(paths) // (workers * 8)))
+        return list(pool.map(_fresh_entry, paths, chunksize=chunk))
+
+
 def _entries(contracts_dir: Path, run: _Run) -> list[tuple[str | None, dict[str, Any]]]:
     """(cache key or None, entry) per contract in contract-id order; cached where the file is unchanged."""
-    from gdx.contracts.cache import digest, json_stable
-    from gdx.contracts.model import check_unique, contract_paths, load_contract
+    import os
 
-    entries: list[tuple[Path, str | None, dict[str, Any]]] = []
-    for path in contract_paths(contracts_dir):
+    from gdx.contracts.cache import digest
+    from gdx.contracts.model import check_unique, contract_paths
+
+    paths = contract_paths(contracts_dir)
+    keys: list[str | None] = []
+    found: list[dict[str, Any] | None] = []
+    for path in paths:
         try:
             data: bytes | None = path.read_bytes()
         except OSError:
-            data = None
+            data = None  # load_contract reports it
         key = (
             digest(run.version, path.relative_to(contracts_dir).as_posix(), data)
             if data is not None
             else None
         )
         entry = run.contracts.get(key) if key is not None else None
-        if not _entry_ok(entry):
-            entry = _contract_entry(load_contract(path))
-            if key is not None and json_stable(entry):
-                run.contracts.put(key, entry)
-            else:
-                key = None  # a value JSON would change: recomputed on every run, never cached inexactly
-        entries.append((path, key, entry))
+        keys.append(key)
+        found.append(entry if _entry_ok(entry) else None)
+    todo = [i for i, entry in enumerate(found) if entry is None]
+    fresh = _fresh_entries([paths[i] for i in todo], min(4, os.cpu_count() or 1))
+    for i, (entry, stable) in zip(todo, fresh, strict=True):
+        found[i] = entry
+        if keys[i] is not None and stable:
+            run.contracts.put(keys[i], entry)  # type: ignore[arg-type]
+        else:
+            keys[i] = None  # a value JSON would change: recomputed on every run, never cached inexactly
+    entries = [
+        (path, key, entry) for path, key, entry in zip(paths, keys, found, strict=True) if entry is not None
+    ]
     check_unique((path, e["id"], e["topic"]) for path, _, e in entries)
     return [(key, e) for _, key, e in sorted(entries, key=lambda pke: pke[2]["id"])]
 
@@ -173,7 +209,7 @@ def _expected_from_entries(entries: list[tuple[str | None, dict[str, Any]]], run
     for exporter in EXPORTERS.values():
         if exporter.merge is None:
             for _, entry in entries:
-                own = entry["files"].get(exporter.name)
+                own = entry["files"].pop(exporter.name, None)  # popped: one copy of each text in memory
                 if own is not None:
                     if own[0] in files:
                         raise ValueError(f"exporter {exporter.name}: several contracts write {own[0]}")
