@@ -353,9 +353,14 @@ def gdx_findings(
     return f
 
 
-def _access_findings(contract: Contract, file: str, lines: Lines, inputs: LintInputs | None) -> list[Finding]:
+def _access_findings(
+    contract: Contract, file: str, lines: Lines, inputs: LintInputs | Path | None
+) -> list[Finding]:
+    """`inputs`: the run's registry (or a contracts folder to read it from; None: not checked)."""
     if not contract.read_grants:
         return []
+    if isinstance(inputs, Path):
+        inputs = LintInputs(inputs)
     out: list[Finding] = []
     known = inputs.known_agencies() if inputs is not None else None
     for i, grant in enumerate(contract.read_grants):
