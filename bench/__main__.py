@@ -4,11 +4,14 @@
     python -m bench --quick                  # 100k records, no 10M dbt build: a smoke run
     python -m bench --records 200000 --repeats 5 --stages consume,decode_write
     python -m bench --stages dbt --skip-10m
+    python -m bench --stages scale --scale-n 100,1000,8000   # `make bench BENCH_ARGS="--stages scale"`
 
 Stages: publish, consume, decode_write, ingest (with the naive baseline and the decode+write
 ceiling, interleaved), security (publish and ingest over SASL_SSL vs a plain listener), dbt,
-latency. Everything runs on a throwaway local broker and scratch folders
-under a temporary directory; the results are printed as one table plus the targets, and written
+latency, scale (how each part's cost grows with the number of datasets: one scale world per N of
+`--scale-n`, default 100,1000,8000, `--quick` 100,1000; every `bench/scale_<area>.py` measures it;
+table with growth, exponent and ✓/✗ against the issue-13 budgets at N = 8,000). Everything runs on
+a throwaway local broker and scratch folders under a temporary directory; the results are printed as one table plus the targets, and written
 to `bench/results/<timestamp>.json` and `bench/results/latest.json`.
 
 Exit status: 0 when every stage that ran was correct (targets are goals and do not change it),
@@ -29,7 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # Great Expectations' progress bars
 
-STAGES = ("publish", "consume", "decode_write", "ingest", "security", "dbt", "latency")
+STAGES = ("publish", "consume", "decode_write", "ingest", "security", "dbt", "latency", "scale")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -61,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="records the naive baseline is measured on (default 100k)",
     )
     p.add_argument("--latency-rounds", type=int, default=3, help="records timed produce → KPI (default 3)")
+    p.add_argument(
+        "--scale-n",
+        default=None,
+        help="stage scale: comma-separated dataset counts (default 100,1000,8000; --quick: 100,1000)",
+    )
     p.add_argument("--seed", type=int, default=20240301)
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"result folder (default {RESULTS_DIR})")
     p.add_argument(
@@ -83,6 +91,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.records < 1000 or args.repeats < 1:
         p.error("--records must be >= 1000 and --repeats >= 1")
     args.stages = stages
+    try:
+        scale_n = [
+            int(x)
+            for x in (args.scale_n or ("100,1000" if args.quick else "100,1000,8000")).split(",")
+            if x.strip()
+        ]
+    except ValueError:
+        p.error(f"--scale-n must be comma-separated integers, not {args.scale_n!r}")
+    if not scale_n or min(scale_n) < 1:
+        p.error("--scale-n needs at least one count >= 1")
+    args.scale_n = tuple(sorted(set(scale_n)))
     return args
 
 
@@ -90,7 +109,7 @@ def resolve_stages(selected: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """Stages to run in execution order, and notes about stages added as dependencies."""
     wanted = set(selected)
     notes: list[str] = []
-    order = ("decode_write", "consume", "publish", "ingest", "security", "dbt", "latency")
+    order = ("decode_write", "consume", "publish", "ingest", "security", "dbt", "latency", "scale")
     return [s for s in order if s in wanted], notes
 
 
@@ -131,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         records=args.records, repeats=args.repeats, stages=tuple(order), bad_ratio=args.bad_ratio, seed=args.seed,
         naive_records=args.naive_records, skip_10m=args.skip_10m, big_rows=args.big_rows,
         latency_rounds=args.latency_rounds, quick=args.quick, keep_workdir=args.keep_workdir,
+        scale_n=args.scale_n,
     )  # fmt: skip
     run = Run()
     run.config = {

@@ -30,6 +30,8 @@ class Options:
     latency_rounds: int = 3
     quick: bool = False
     keep_workdir: bool = False
+    scale_n: tuple[int, ...] = ()
+    """Stage scale: dataset counts to build a scale world for (empty: the stage's defaults)."""
 
 
 @dataclass

@@ -29,9 +29,19 @@ class Agency:
 
 def agencies_seed_path(contracts_dir: Path) -> Path:
     """The seed file of `ref.agencies` (the repository is the contracts folder's parent)."""
-    from gdx.contracts.model import get_contract
+    from gdx.contracts.model import ContractError, get_contract, load_contract
 
-    return Path(contracts_dir).parent / get_contract(AGENCIES_CONTRACT, contracts_dir).seed_path
+    # Lint (rule id-path) keeps a contract at contracts/<agency>/<dataset>.yaml: read that one file
+    # instead of every contract (which made linting N contracts cost N x N parses).
+    agency, _, dataset = AGENCIES_CONTRACT.partition(".")
+    conventional = Path(contracts_dir) / agency / f"{dataset}.yaml"
+    try:
+        contract = load_contract(conventional)
+    except ContractError:
+        contract = None
+    if contract is None or contract.id != AGENCIES_CONTRACT:
+        contract = get_contract(AGENCIES_CONTRACT, contracts_dir)
+    return Path(contracts_dir).parent / contract.seed_path
 
 
 def load_agencies(contracts_dir: Path | None = None) -> dict[str, Agency]:

@@ -25,8 +25,15 @@ def lint_cmd(
     no_odcs: Annotated[
         bool, typer.Option("--no-odcs", help="Skip datacontract-cli's ODCS schema validation.")
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Lint every file again (ignore the results cached by content)."),
+    ] = False,
 ) -> None:
-    """Lint contracts with datacontract-cli (ODCS) and GDX's rules; exit 1 on any error."""
+    """Lint contracts with datacontract-cli (ODCS) and GDX's rules; exit 1 on any error.
+
+    Results are cached by content under $GDX_STATE_DIR/cache/contracts: an unchanged file (same
+    bytes, linter and agencies registry) is not linted again."""
     from rich.console import Console
     from rich.table import Table
 
@@ -35,7 +42,7 @@ def lint_cmd(
     for path in paths or []:
         if not path.exists():
             raise fail(f"{path}: no such file or folder", code=2)
-    findings = lint(paths or None, odcs=not no_odcs)
+    findings = lint(paths or None, odcs=not no_odcs, cache=not no_cache)
     console = Console(width=None if sys.stdout.isatty() else 200)
     if not findings:
         console.print("[green]all contracts pass[/green] (datacontract-cli ODCS + GDX rules)")
@@ -111,14 +118,31 @@ def generate_cmd(
             "--check", help="Write nothing; exit 1 if any generated file is missing, stale or extra."
         ),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Recompute every contract's output (ignore the content-hash cache)."),
+    ] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root", help="Repository to write into (default: the folder holding the contracts folder)."
+        ),
+    ] = None,
 ) -> None:
-    """Write every generated artefact (JSON Schema, GX suite, Arrow schema, catalog, dbt sources, DAGs)."""
+    """Write every generated artefact (JSON Schema, GX suite, Arrow schema, catalog, dbt sources, DAGs).
+
+    The generated files sit next to the contracts (contracts/_generated, dbt_project, dags), so
+    with GDX_CONTRACTS_DIR=<tree>/contracts they go to <tree>, never into this checkout."""
     from gdx.contracts.generate import generate, plan
     from gdx.contracts.model import ContractError
+    from gdx.settings import Settings
+
+    if root is None:
+        root = Settings.from_env().contracts_dir.parent
 
     try:
         if check:
-            result = plan()
+            result = plan(root, cache=not no_cache)
             if result.clean:
                 typer.secho("generated files are up to date", fg=typer.colors.GREEN)
                 return
@@ -130,7 +154,7 @@ def generate_cmd(
                 for path in paths:
                     typer.echo(f"  {label}: {path}")
             raise fail(f"{len(result.changed)} generated file(s) out of date; run `gdx contracts generate`")
-        changed = generate()
+        changed = generate(root=root, cache=not no_cache)
     except ContractError as exc:
         raise fail(str(exc)) from None
     for path in changed:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from gdx.contracts.model import Contract, load_all
+from gdx.contracts.model import Contract
 
 PROVINCES_SEED = "dbt_project/seeds/ref_provinces.csv"
 # Globs (repo-relative) of files owned by the generator: anything matching that is not expected
@@ -69,6 +70,177 @@ def expected_files(contracts: dict[str, Contract]) -> dict[str, bytes]:
     return files
 
 
+GENERATE_DISTRIBUTIONS = ("PyYAML",)
+
+
+def generate_version() -> str:
+    """Digest of the code whose output is cached: every module of gdx.contracts (exporters
+    included, so a new or edited exporter invalidates), the Thai reference data they embed."""
+    from gdx.contracts.cache import code_digest
+
+    package = Path(__file__).parent
+    files = [
+        *package.rglob("*.py"),
+        *(package.parent / "thai").glob("*.py"),
+        *(package.parent / "reference").glob("*"),
+    ]
+    return code_digest([f for f in files if f.is_file()], GENERATE_DISTRIBUTIONS)
+
+
+def _file_text(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _contract_entry(contract: Contract) -> dict[str, Any]:
+    """One contract's share of the generated files: `files` (exporter → [path, final text]) for
+    files of its own, `parts` (exporter → [path, value]) for files merged with other contracts."""
+    from gdx.contracts.exporters import EXPORTERS
+
+    files: dict[str, list[Any]] = {}
+    parts: dict[str, list[Any]] = {}
+    for exporter in EXPORTERS.values():
+        if not exporter.applies(contract):
+            continue
+        path, value = exporter.path(contract), exporter.func(contract)
+        if exporter.merge is None:
+            files[exporter.name] = [path, _file_text(exporter.render(value))]
+        else:
+            parts[exporter.name] = [path, value]
+    return {"id": contract.id, "topic": contract.topic, "files": files, "parts": parts}
+
+
+def _entry_ok(entry: object) -> bool:
+    if not (
+        isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("topic"), str)
+    ):
+        return False
+    files, parts = entry.get("files"), entry.get("parts")
+    return (
+        isinstance(files, dict)
+        and isinstance(parts, dict)
+        and all(
+            isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], str)
+            for v in files.values()
+        )
+        and all(isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) for v in parts.values())
+    )
+
+
+class _Run:
+    """One generate run: the caches and the code version their keys include."""
+
+    def __init__(self, cache: bool) -> None:
+        from gdx.contracts.cache import ContractCache
+
+        self.version = generate_version()
+        self.contracts = ContractCache("generate", enabled=cache)
+        self.merged = ContractCache("generate-merged", enabled=cache)
+
+
+def _fresh_entry(path: Path) -> tuple[dict[str, Any], bool]:
+    """(entry, whether it survives JSON exactly) for one contract file, computed now."""
+    from gdx.contracts.cache import json_stable
+    from gdx.contracts.model import load_contract
+
+    entry = _contract_entry(load_contract(path))
+    return entry, json_stable(entry)
+
+
+PARALLEL_FROM = 64
+"""Below this many contracts to compute, worker processes cost more than they save."""
+
+
+def _fresh_entries(paths: list[Path], workers: int) -> list[tuple[dict[str, Any], bool]]:
+    if workers <= 1 or len(paths) < PARALLEL_FROM:
+        return [_fresh_entry(p) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import gdx.contracts.exporters  # noqa: F401 - imported once here, shared by the forked workers
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        chunk = max(1, min(64, len(paths) // (workers * 8)))
+        return list(pool.map(_fresh_entry, paths, chunksize=chunk))
+
+
+def _entries(contracts_dir: Path, run: _Run) -> list[tuple[str | None, dict[str, Any]]]:
+    """(cache key or None, entry) per contract in contract-id order; cached where the file is unchanged."""
+    import os
+
+    from gdx.contracts.cache import digest
+    from gdx.contracts.model import check_unique, contract_paths
+
+    paths = contract_paths(contracts_dir)
+    keys: list[str | None] = []
+    found: list[dict[str, Any] | None] = []
+    for path in paths:
+        try:
+            data: bytes | None = path.read_bytes()
+        except OSError:
+            data = None  # load_contract reports it
+        key = (
+            digest(run.version, path.relative_to(contracts_dir).as_posix(), data)
+            if data is not None
+            else None
+        )
+        entry = run.contracts.get(key) if key is not None else None
+        keys.append(key)
+        found.append(entry if _entry_ok(entry) else None)
+    todo = [i for i, entry in enumerate(found) if entry is None]
+    fresh = _fresh_entries([paths[i] for i in todo], min(4, os.cpu_count() or 1))
+    for i, (entry, stable) in zip(todo, fresh, strict=True):
+        found[i] = entry
+        if keys[i] is not None and stable:
+            run.contracts.put(keys[i], entry)  # type: ignore[arg-type]
+        else:
+            keys[i] = None  # a value JSON would change: recomputed on every run, never cached inexactly
+    entries = [
+        (path, key, entry) for path, key, entry in zip(paths, keys, found, strict=True) if entry is not None
+    ]
+    check_unique((path, e["id"], e["topic"]) for path, _, e in entries)
+    return [(key, e) for _, key, e in sorted(entries, key=lambda pke: pke[2]["id"])]
+
+
+def _expected_from_entries(entries: list[tuple[str | None, dict[str, Any]]], run: _Run) -> dict[str, bytes]:
+    from gdx.contracts.cache import digest
+    from gdx.contracts.exporters import EXPORTERS
+
+    files: dict[str, bytes] = {PROVINCES_SEED: provinces_csv()}
+    for exporter in EXPORTERS.values():
+        if exporter.merge is None:
+            for _, entry in entries:
+                own = entry["files"].pop(exporter.name, None)  # popped: one copy of each text in memory
+                if own is not None:
+                    if own[0] in files:
+                        raise ValueError(f"exporter {exporter.name}: several contracts write {own[0]}")
+                    files[own[0]] = own[1].encode("utf-8")
+            continue
+        grouped: dict[str, list[tuple[str | None, Any]]] = {}
+        for key, entry in entries:
+            part = entry["parts"].get(exporter.name)
+            if part is not None:
+                grouped.setdefault(part[0], []).append((key, part[1]))
+        for path, members in grouped.items():
+            # a merged file (one agency's dbt sources, the pools) is rendered again only when
+            # one of its contracts changed
+            keys = [key for key, _ in members]
+            group_key = digest(run.version, exporter.name, path, *keys) if None not in keys else None
+            text = run.merged.get(group_key) if group_key is not None else None
+            if not isinstance(text, str):
+                text = _file_text(exporter.render(exporter.merge([value for _, value in members])))
+                if group_key is not None:
+                    run.merged.put(group_key, text)
+            files[path] = text.encode("utf-8")
+    return files
+
+
+def expected_files_cached(contracts_dir: Path | str, cache: bool = True) -> dict[str, bytes]:
+    """`expected_files(load_all(contracts_dir))`, with per-contract exporter output (and merged
+    files whose contracts are all unchanged) cached by content."""
+    run = _Run(cache)
+    return _expected_from_entries(_entries(Path(contracts_dir), run), run)
+
+
 def _paths(root: Path | str | None, contracts_dir: Path | str | None) -> tuple[Path, Path]:
     from gdx.settings import REPO_ROOT, Settings
 
@@ -77,16 +249,16 @@ def _paths(root: Path | str | None, contracts_dir: Path | str | None) -> tuple[P
     return root, contracts_dir
 
 
-def plan(root: Path | str | None = None, contracts_dir: Path | str | None = None) -> GenerateResult:
-    """Compare the files under `root` (the repo) with what the contracts generate; writes nothing."""
-    root, contracts_dir = _paths(root, contracts_dir)
-    expected = expected_files(load_all(contracts_dir))
+def _plan(root: Path, expected: dict[str, bytes]) -> GenerateResult:
     result = GenerateResult()
     for rel, content in sorted(expected.items()):
         target = root / rel
-        if not target.exists():
+        try:
+            current = target.read_bytes()
+        except FileNotFoundError:
             result.missing.append(rel)
-        elif target.read_bytes() != content:
+            continue
+        if current != content:
             result.stale.append(rel)
     for pattern in OWNED_GLOBS:
         for path in sorted(root.glob(pattern)):
@@ -96,19 +268,31 @@ def plan(root: Path | str | None = None, contracts_dir: Path | str | None = None
     return result
 
 
+def plan(
+    root: Path | str | None = None, contracts_dir: Path | str | None = None, cache: bool = True
+) -> GenerateResult:
+    """Compare the files under `root` (the repo) with what the contracts generate; writes nothing."""
+    root, contracts_dir = _paths(root, contracts_dir)
+    return _plan(root, expected_files_cached(contracts_dir, cache))
+
+
 def generate(
-    check: bool = False, root: Path | str | None = None, contracts_dir: Path | str | None = None
+    check: bool = False,
+    root: Path | str | None = None,
+    contracts_dir: Path | str | None = None,
+    cache: bool = True,
 ) -> list[str]:
     """Write all artefacts under `root` (the repo) and return the paths created, rewritten or removed.
 
     With `check`, write nothing and return the paths that are missing, stale or extra (empty = in
-    sync); `plan()` tells which is which.
+    sync); `plan()` tells which is which. Per-contract exporter values are cached by content
+    (`gdx.contracts.cache`); `cache=False` recomputes them all.
     """
     root, contracts_dir = _paths(root, contracts_dir)
-    result = plan(root, contracts_dir)
+    expected = expected_files_cached(contracts_dir, cache)
+    result = _plan(root, expected)
     if check or result.clean:
         return result.changed
-    expected = expected_files(load_all(contracts_dir))
     for rel in result.missing + result.stale:
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,19 +24,29 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from gdx.contracts.model import Contract, ContractError, Lines, _line, parse_contract, yaml_lines
+from gdx.contracts.model import (
+    Contract,
+    ContractError,
+    Lines,
+    _line,
+    _node_lines,
+    compose_yaml,
+    construct_yaml,
+    parse_contract,
+)
 
 GD_CATALOG_REQUIRED = (
     "data_type",
@@ -178,9 +188,15 @@ def _comparable_bound(value: Any) -> Any:
 
 
 def gdx_findings(
-    contract: Contract, path: Path, lines: Lines, contracts_root: Path | None = None
+    contract: Contract,
+    path: Path,
+    lines: Lines,
+    contracts_root: Path | None = None,
+    inputs: LintInputs | None = None,
 ) -> list[Finding]:
-    """GDX's own rules on a parsed contract."""
+    """GDX's own rules on a parsed contract (`inputs`: the registry the access rule reads)."""
+    if inputs is None and contracts_root is not None:
+        inputs = LintInputs(contracts_root)
     f: list[Finding] = []
     file = str(path)
 
@@ -298,7 +314,7 @@ def gdx_findings(
             )
 
     # access grants
-    f += _access_findings(contract, file, lines, contracts_root)
+    f += _access_findings(contract, file, lines, inputs)
 
     # GD-Catalog
     gd_line = _custom_line(lines, contract, "gdCatalog")
@@ -337,26 +353,39 @@ def gdx_findings(
     return f
 
 
-def _access_findings(contract: Contract, file: str, lines: Lines, contracts_root: Path | None) -> list[Finding]:
-    from gdx.agencies import AgencyRegistryError, load_agencies
-
+def _access_findings(
+    contract: Contract, file: str, lines: Lines, inputs: LintInputs | Path | None
+) -> list[Finding]:
+    """`inputs`: the run's registry (or a contracts folder to read it from; None: not checked)."""
     if not contract.read_grants:
         return []
+    if isinstance(inputs, Path):
+        inputs = LintInputs(inputs)
     out: list[Finding] = []
-    try:
-        known = set(load_agencies(contracts_root)) if contracts_root is not None else None
-    except (AgencyRegistryError, KeyError):
-        known = None
+    known = inputs.known_agencies() if inputs is not None else None
     for i, grant in enumerate(contract.read_grants):
         line = _line(lines, "roles", i) or _line(lines, "roles")
         if grant.agency == contract.agency:
-            out.append(Finding(file, line, "access", f"agency.{grant.agency} owns the dataset: a read grant adds nothing"))
+            out.append(
+                Finding(
+                    file, line, "access", f"agency.{grant.agency} owns the dataset: a read grant adds nothing"
+                )
+            )
         elif known is not None and grant.agency not in known:
-            out.append(Finding(file, line, "access", f"agency.{grant.agency} is not in the agencies registry (ref.agencies)"))
+            out.append(
+                Finding(
+                    file,
+                    line,
+                    "access",
+                    f"agency.{grant.agency} is not in the agencies registry (ref.agencies)",
+                )
+            )
         if contract.pii_properties and not grant.personal_data:
             out.append(
                 Finding(
-                    file, line, "access",
+                    file,
+                    line,
+                    "access",
                     f"agency.{grant.agency}: this dataset holds personal data; a grant must say "
                     "personalData: true explicitly (or be removed)",
                 )  # fmt: skip
@@ -371,41 +400,168 @@ def _index(contract: Contract, key: str) -> int:
     return -1
 
 
-def lint_file(path: Path | str, contracts_root: Path | str | None = None, odcs: bool = True) -> list[Finding]:
-    """All findings for one contract file."""
-    path = Path(path)
+class LintInputs:
+    """What rules read beyond the contract file, loaded once per run: the agencies registry.
+
+    `agencies_digest()` is recorded in a cached result that used the registry, so editing the
+    seed (or where `ref.agencies` points) re-lints exactly the contracts with read grants.
+    """
+
+    def __init__(self, contracts_root: Path | None) -> None:
+        self.contracts_root = contracts_root
+        self._known: set[str] | None = None
+        self._loaded = False
+        self._digest: str | None = None
+
+    def known_agencies(self) -> set[str] | None:
+        if not self._loaded:
+            from gdx.agencies import AgencyRegistryError, load_agencies
+
+            self._loaded = True
+            try:
+                self._known = set(load_agencies(self.contracts_root)) if self.contracts_root else None
+            except (AgencyRegistryError, ContractError, KeyError):
+                self._known = None
+        return self._known
+
+    def agencies_digest(self) -> str:
+        if self._digest is None:
+            from gdx.agencies import agencies_seed_path
+            from gdx.contracts.cache import digest
+
+            if self.contracts_root is None:
+                self._digest = "no registry"
+            else:
+                try:
+                    seed = agencies_seed_path(self.contracts_root)
+                    self._digest = digest(str(seed), seed.read_bytes())
+                except (OSError, ContractError, KeyError) as exc:
+                    self._digest = f"unreadable: {exc}"
+        return self._digest
+
+
+def _read_error(path: Path, exc: Exception) -> Finding:
+    return Finding(str(path), None, "model", f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+
+
+def _lint_content(
+    path: Path, data: bytes, contracts_root: Path | None, odcs: bool, inputs: LintInputs
+) -> dict[str, Any]:
+    """The lint result of one file's bytes, as a cacheable entry: `odcs` findings, the `rest`,
+    and the outside inputs (`deps`) the rules read."""
+
+    def entry(
+        odcs_found: list[Finding], rest: list[Finding], deps: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "odcs": [asdict(f) for f in odcs_found],
+            "rest": [asdict(f) for f in rest],
+            "deps": deps or {},
+        }
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [Finding(str(path), None, "model", f"cannot read: {getattr(exc, 'strerror', None) or exc}")]
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return entry([], [_read_error(path, exc)])
     try:
-        raw = yaml.safe_load(text)
+        node = compose_yaml(text)
+        raw = construct_yaml(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return [
-            Finding(
-                str(path),
-                mark.line + 1 if mark else None,
-                "model",
-                f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-            )
-        ]
-    lines = yaml_lines(text)
-    findings = odcs_findings(path, raw, lines) if odcs else []
+        problem = getattr(exc, "problem", None) or exc
+        return entry(
+            [], [Finding(str(path), mark.line + 1 if mark else None, "model", f"invalid YAML: {problem}")]
+        )
+    lines = _node_lines(node)
+    found: list[Finding] = []
+    if odcs:
+        from gdx.contracts import odcs as fast_odcs
+
+        if not fast_odcs.clean(text, fast_odcs.document(node)):
+            found = odcs_findings(path, raw, lines)
     try:
         contract = parse_contract(raw, path, lines)
     except ContractError as exc:
-        return [*findings, Finding(str(path), exc.line, "model", exc.reason)]
+        return entry(found, [Finding(str(path), exc.line, "model", exc.reason)])
+    root_inputs = inputs if contracts_root is not None else None
+    deps = {"agencies": inputs.agencies_digest()} if root_inputs is not None and contract.read_grants else {}
+    return entry(
+        found, gdx_findings(contract, path, lines, contracts_root, root_inputs or LintInputs(None)), deps
+    )
+
+
+def _findings(entry: dict[str, Any]) -> list[Finding]:
+    return [Finding(**f) for f in entry["odcs"]] + [Finding(**f) for f in entry["rest"]]
+
+
+def lint_file(path: Path | str, contracts_root: Path | str | None = None, odcs: bool = True) -> list[Finding]:
+    """All findings for one contract file (no cache)."""
+    path = Path(path)
     root = Path(contracts_root) if contracts_root is not None else None
-    return findings + gdx_findings(contract, path, lines, root)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return [_read_error(path, exc)]
+    return _findings(_lint_content(path, data, root, odcs, LintInputs(root)))
 
 
-def lint(paths: Iterable[Path | str] | None = None, odcs: bool = True) -> list[Finding]:
-    """Lint contract files (and directories, recursively, skipping `_*` folders); default: all contracts."""
+LINT_MODULES = ("lint.py", "model.py", "odcs.py", "cache.py")
+LINT_DISTRIBUTIONS = (
+    "datacontract-cli",
+    "open-data-contract-standard",
+    "jsonschema",
+    "fastjsonschema",
+    "pydantic",
+    "PyYAML",
+)
+
+
+def lint_version(odcs: bool) -> str:
+    """Digest of everything a cached lint result depends on besides the file and the registry."""
+    from gdx.contracts.cache import code_digest
+
+    here = Path(__file__).parent
+    files = [here / name for name in LINT_MODULES] + [here.parent / "agencies.py"]
+    # first_year_of_data is judged against this year; a new year re-lints
+    return code_digest(files, LINT_DISTRIBUTIONS, [f"odcs={odcs}", f"year={date.today().year}"])
+
+
+def _worker(args: tuple[Path, bytes, Path | None, bool]) -> dict[str, Any]:
+    path, data, root, odcs = args
+    return _lint_content(path, data, root, odcs, _WORKER_INPUTS[root])
+
+
+_WORKER_INPUTS: dict[Path | None, LintInputs] = {}
+PARALLEL_FROM = 64
+"""Below this many files to lint, worker processes cost more than they save."""
+
+
+def _compute(
+    jobs: list[tuple[Path, bytes, Path | None, bool]], inputs: dict[Path | None, LintInputs], workers: int
+) -> list[dict[str, Any]]:
+    if workers <= 1 or len(jobs) < PARALLEL_FROM:
+        return [_lint_content(p, d, r, o, inputs[r]) for p, d, r, o in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from gdx.contracts import odcs as fast_odcs
+
+    # load once here, share with the forked workers: registry, datacontract-cli, compiled schema
+    for item in inputs.values():
+        item.known_agencies()
+        item.agencies_digest()
+    if any(o for *_, o in jobs):
+        with contextlib.suppress(Exception):
+            fast_odcs.warm_up()
+    _WORKER_INPUTS.clear()
+    _WORKER_INPUTS.update(inputs)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_worker, jobs, chunksize=max(1, min(64, len(jobs) // (workers * 8)))))
+
+
+def _files(paths: Iterable[Path | str] | None, root: Path) -> list[Path]:
     from gdx.contracts.model import contract_paths
-    from gdx.settings import Settings
 
-    root = Settings.from_env().contracts_dir
     files: list[Path] = []
     for p in [root] if paths is None else [Path(x) for x in paths]:
         if p.is_dir():
@@ -420,8 +576,56 @@ def lint(paths: Iterable[Path | str] | None = None, odcs: bool = True) -> list[F
             )
         else:
             files.append(p)
-    findings: list[Finding] = []
-    for file in files:
-        under_root = root.resolve() in file.resolve().parents
-        findings += lint_file(file, root if under_root else None, odcs=odcs)
-    return findings
+    return files
+
+
+def lint(
+    paths: Iterable[Path | str] | None = None,
+    odcs: bool = True,
+    cache: bool = True,
+    workers: int | None = None,
+) -> list[Finding]:
+    """Lint contract files (and directories, recursively, skipping `_*` folders); default: all contracts.
+
+    Results are cached by content (`gdx.contracts.cache`): only files whose bytes, path, linter
+    version or registry inputs changed are linted again; `cache=False` lints everything. Cold
+    runs over many files use `workers` processes (default: the machine's cores, at most 4).
+    """
+    from gdx.contracts.cache import ContractCache, digest
+    from gdx.settings import Settings
+
+    root = Settings.from_env().contracts_dir
+    resolved_root = root.resolve()
+    store = ContractCache("lint", enabled=cache)
+    version = lint_version(odcs)
+    inputs: dict[Path | None, LintInputs] = {root: LintInputs(root), None: LintInputs(None)}
+    results: dict[int, list[Finding]] = {}
+    jobs: list[tuple[Path, bytes, Path | None, bool]] = []
+    keys: list[tuple[int, str]] = []
+    for i, file in enumerate(_files(paths, root)):
+        contracts_root = root if resolved_root in file.resolve().parents else None
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            results[i] = [_read_error(file, exc)]
+            continue
+        key = digest(version, str(file), str(resolved_root) if contracts_root else "", data)
+        entry = store.get(key)
+        if entry is not None:
+            try:
+                deps_ok = all(
+                    name == "agencies" and value == inputs[contracts_root].agencies_digest()
+                    for name, value in entry["deps"].items()
+                )
+                if deps_ok:
+                    results[i] = _findings(entry)
+                    continue
+            except (KeyError, TypeError, AttributeError):
+                pass  # a malformed entry is a miss
+        jobs.append((file, data, contracts_root, odcs))
+        keys.append((i, key))
+    n_workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+    for (i, key), entry in zip(keys, _compute(jobs, inputs, n_workers), strict=True):
+        store.put(key, entry)
+        results[i] = _findings(entry)
+    return [f for i in sorted(results) for f in results[i]]
