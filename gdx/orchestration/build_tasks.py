@@ -37,14 +37,17 @@ _SUMMARY = re.compile(r"(Finished running|Completed successfully|Completed with|
 
 
 def selector_for(datasets: Iterable[str]) -> str:
-    """`source:bronze_<agency>.<dataset>+` per contract id, space-joined (a dbt union).
+    """`source:bronze_<agency>.<dataset>+` per contract id `<agency>.<dataset>`, sorted, deduplicated,
+    space-joined (a dbt union).
 
-    gdx.build.selector_for (staging workstream) is used when it exists; this is the same rule."""
+    gdx.build.selector_for (staging workstream, on (agency, dataset) pairs) is used when it
+    exists; the fallback is the same rule."""
+    pairs = sorted({tuple(cid.split(".", 1)) for cid in datasets})
     try:
         from gdx.build import selector_for as shared  # type: ignore[attr-defined]
     except ImportError:
-        return " ".join(f"source:bronze_{cid}+" for cid in sorted(set(datasets)))
-    return shared(sorted(set(datasets)))
+        return " ".join(f"source:bronze_{agency}.{dataset}+" for agency, dataset in pairs)
+    return shared(pairs)
 
 
 def build_paths(settings: Settings | None = None) -> BuildPaths:
