@@ -30,7 +30,8 @@ import pytest
 from gdx.orchestration.build_dag import DAG_ID, mart_models
 from tests.integration.ingest_fixtures import REPO
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# The first test may also pay the session's engine lake (~5 min on a busy box) before its full build.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 FIRST = "pcd.air_quality_hourly"  # lands new rows and its Asset event reaches the DAG
 PAUSED = "dla.municipal_waste_monthly"  # lands new rows while no event reaches the DAG
