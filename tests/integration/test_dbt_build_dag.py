@@ -1,48 +1,254 @@
-"""The `build_onedata_marts` DAG as cosmos renders it from the real dbt project (no run: see
-gdx/orchestration/build_dag.py for how `dag.test()` was verified)."""
+"""`build_onedata_marts` run for real (`dag.test()` in a subprocess, SQLite metadata DB, the real
+dbt project over an engine-built lake): the first run builds everything; after one dataset lands
+new rows only that dataset's graph is built; rows landed while no event reached the DAG are found
+through the ledger watermark; with nothing new the build is skipped and no mart event is emitted.
+
+"New rows" are the engine's own second landing (tests/integration/engine_lake.py: every fixture
+event re-published and landed again by `gdx ingest`) of ONE dataset copied over the first landing:
+bronze files and ledger entries exactly as `gdx ingest` wrote them. Marts deduplicate re-sent
+events, so the KPIs do not move; the data-quality mart's landed-row count of that dataset does, and
+that is what proves the incremental build read the new rows.
+
+The tests are ordered steps over one module-scoped lake and warehouse.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from gdx.orchestration.build_dag import DAG_ID, mart_models
+from tests.integration.ingest_fixtures import REPO
+
+# The first test may also pay the session's engine lake (~5 min on a busy box) before its full build.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+FIRST = "pcd.air_quality_hourly"  # lands new rows and its Asset event reaches the DAG
+PAUSED = "dla.municipal_waste_monthly"  # lands new rows while no event reaches the DAG
+NOT_EXPORTED = {"fct_informal_debt_cases"}  # personal-data fact: in the warehouse only
+
+# dag.test() runs a MANUAL run; for an asset-triggered one the run gets the AssetEvents the scheduler
+# would have attached (rows in asset_event, linked as the run's consumed events), so `plan` reads
+# them through Airflow's own triggering_asset_events.
+DAG_TEST = """
+import json, sys
+import airflow.models.dagrun as dagrun
+from airflow.dag_processing.dagbag import DagBag
+
+events = json.loads(sys.argv[2])
+create = dagrun.get_or_create_dagrun
+
+def with_events(*args, **kwargs):
+    from sqlalchemy import select
+    from airflow.models.asset import AssetEvent, AssetModel
+    run, session = create(*args, **kwargs), kwargs["session"]
+    for uri, extra in events:
+        asset = session.scalar(select(AssetModel).where(AssetModel.uri == uri))
+        event = AssetEvent(asset_id=asset.id, extra=extra)
+        session.add(event)
+        run.consumed_asset_events.append(event)
+    session.commit()
+    return run
+
+dagrun.get_or_create_dagrun = with_events
+bag = DagBag(dag_folder=sys.argv[1])
+assert not bag.import_errors, bag.import_errors
+run = bag.dags["build_onedata_marts"].test()
+print("GDX_RESULT " + json.dumps({"state": str(run.state), "run_id": run.run_id}))
+"""
+
+
+class World:
+    def __init__(self, root: Path, engine_lake: Any, airflow_home: Path) -> None:
+        self.root, self.engine, self.airflow_home = root, engine_lake, airflow_home
+        self.lake = engine_lake.copy(root / "lake")  # as `gdx ingest` first landed the fixture records
+        self.warehouse = root / "wh" / "onedata.duckdb"
+        self.state = root / "state"
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "GDX_LAKE_ROOT": str(self.lake),
+            "GDX_WAREHOUSE": str(self.warehouse),
+            "GDX_STATE_DIR": str(self.state),
+        }
+        self.env.pop("GDX_CONTRACTS_DIR", None)  # the repository's contracts and generated catalogs
+
+    def land_again(self, contract_id: str) -> int:
+        """Copy the engine's second landing of one dataset (bronze + ledger) over this lake;
+        returns how many ledger entries that adds."""
+        agency, _, dataset = contract_id.partition(".")
+        before = len(list((self.lake / "ledger" / agency / dataset).glob("*.parquet")))
+        for zone in ("bronze", "ledger"):
+            shutil.copytree(
+                self.engine.lake / zone / agency / dataset,
+                self.lake / zone / agency / dataset,
+                dirs_exist_ok=True,
+            )
+        return len(list((self.lake / "ledger" / agency / dataset).glob("*.parquet"))) - before
+
+    def run(self, events: list[tuple[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", DAG_TEST, str(REPO / "dags"), json.dumps(events or [])],
+            env=self.env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-6000:]
+        line = next(x for x in done.stdout.splitlines() if x.startswith("GDX_RESULT "))
+        result = json.loads(line.removeprefix("GDX_RESULT "))
+        run_id = result["run_id"]
+        with sqlite3.connect(self.airflow_home / "airflow.db") as db:
+            states = dict(
+                db.execute(
+                    "select task_id, state from task_instance where dag_id=? and run_id=?", (DAG_ID, run_id)
+                )
+            )
+            xcom = {
+                t: json.loads(v)
+                for t, v in db.execute("select task_id, value from xcom where dag_id=? and run_id=? and key='return_value'", (DAG_ID, run_id))
+            }  # fmt: skip
+            mart_events = [
+                (uri, json.loads(extra) if extra else {})
+                for uri, extra in db.execute(
+                    "select a.uri, e.extra from asset_event e join asset a on a.id = e.asset_id "
+                    "where e.source_dag_id=? and e.source_run_id=?", (DAG_ID, run_id),
+                )
+            ]  # fmt: skip
+        print(
+            f"\n{DAG_ID} run {run_id}: {result['state']} in {seconds:.1f} s end to end (dag.test subprocess)"
+        )
+        return {
+            **result,
+            "states": states,
+            "xcom": xcom,
+            "events": mart_events,
+            "seconds": seconds,
+            "output": output,
+        }
+
+    def dbt_nodes(self) -> list[str]:
+        data = json.loads((self.state / "dbt" / "target" / "run_results.json").read_text())
+        return [r["unique_id"] for r in data["results"]]
+
+    def watermark(self) -> dict[str, Any]:
+        return json.loads((self.warehouse.parent / "build_watermark.json").read_text())
+
+    def kpis(self) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(
+                "select province_iso, kpi_code, period_type, period_start, value, status from marts.mart_provincial_kpi "
+                "order by all"
+            ).fetchall()
+
+    def landed_rows(self, contract_id: str) -> int:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            row = con.execute(
+                "select rows_landed from marts.mart_data_quality where contract_id = ?", [contract_id]
+            ).fetchone()
+        assert row is not None, contract_id
+        return int(row[0])
 
 
 @pytest.fixture(scope="module")
-def dag():
-    from gdx.orchestration.build_dag import build_marts_dag
-
-    return build_marts_dag()
+def world(tmp_path_factory: pytest.TempPathFactory, engine_lake: Any, airflow_db: Path) -> World:
+    return World(tmp_path_factory.mktemp("dbt-dag"), engine_lake, airflow_db)
 
 
-def test_schedule_is_any_bronze_asset(dag) -> None:
-    from airflow.sdk import AssetAny
-
-    from gdx.orchestration.build_dag import bronze_asset_uris
-
-    condition = dag.timetable.asset_condition
-    assert isinstance(condition, AssetAny)
-    assert sorted(a.uri for a in condition.objects) == bronze_asset_uris()
-    assert dag.max_active_tasks == 1 and dag.max_active_runs == 1, "one DuckDB writer at a time"
+def _staging(contract_id: str) -> str:
+    return "stg_" + contract_id.replace(".", "__")
 
 
-def test_one_task_per_dbt_node_between_prepare_and_publish(dag) -> None:
-    from gdx.build import ensure_manifest
-    from gdx.orchestration.build_dag import mart_asset_uri, mart_models
+def _staging_built(world: World) -> set[str]:
+    """The bronze datasets' staging models in the last dbt invocation's run_results.json."""
+    every = {_staging(cid) for cid in world.engine.contract_ids}
+    return {n.rsplit(".", 1)[-1] for n in world.dbt_nodes() if n.startswith("model.")} & every
 
-    manifest = json.loads(ensure_manifest().read_text())
-    nodes = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] in {"model", "seed"}}
-    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    rendered = {
-        t.task_id.split(".", 1)[1].rsplit("_", 2)[0] for t in dbt_tasks if t.task_id.endswith("_build")
-    }
-    assert rendered == nodes
-    assert any("relationships" in t.task_id for t in dbt_tasks), "multi-parent tests run detached"
-    prepare, publish = dag.get_task("prepare_warehouse"), dag.get_task("publish_marts")
-    for task in dbt_tasks:
-        assert prepare.task_id in task.get_flat_relative_ids(upstream=True)
-        assert publish.task_id in task.get_flat_relative_ids(upstream=False)
-        assert task.retries >= 1 and task.owner == "gdx-data-engineering"
-    assert sorted(a.uri for a in publish.outlets) == sorted(mart_asset_uri(m) for m in mart_models())
+
+def test_first_run_builds_everything(world: World) -> None:
+    run = world.run()
+    assert run["state"] == "success", run["output"][-4000:]
+    assert run["states"] == {"plan": "success", "dbt_build": "success", "publish_marts": "success"}
+    planned = run["xcom"]["plan"]
+    assert planned["full"] is True and planned["selector"] is None and "first build" in planned["reason"]
+    built = run["xcom"]["dbt_build"]
+    assert built["full"] is True and built["datasets"] == len(world.engine.contract_ids)
+    assert built["marts"] == mart_models(), "every mart is built on the first run"
+    assert "dbt: Done. PASS=" in run["output"], "dbt's summary line is in the task log"
+    # one event per mart, counts only; each exported mart's row count is that of its Parquet file
+    assert sorted(uri for uri, _ in run["events"]) == sorted(f"gdx://marts/{m}" for m in mart_models())
+    import pyarrow.parquet as pq
+
+    for uri, extra in run["events"]:
+        model = uri.rsplit("/", 1)[-1]
+        assert set(extra) <= {"rows", "full_build", "datasets"} and extra["full_build"] is True
+        if model in NOT_EXPORTED:
+            assert "rows" not in extra
+        else:
+            assert (
+                extra["rows"]
+                == pq.read_metadata(world.warehouse.parent / "exports" / f"{model}.parquet").num_rows
+                > 0
+            )
+    assert _staging_built(world) == {_staging(cid) for cid in world.engine.contract_ids}
+    assert sorted(world.watermark()["datasets"]) == sorted(world.engine.contract_ids)
+
+
+def test_one_dataset_with_its_event_builds_only_its_graph(world: World) -> None:
+    before, kpis = world.landed_rows(FIRST), world.kpis()
+    added = world.land_again(FIRST)
+    assert added > 0
+    run = world.run(
+        events=[(f"gdx://bronze/{FIRST.replace('.', '/')}", {"contract_id": FIRST, "rows_landed": 1})]
+    )
+    assert run["state"] == "success", run["output"][-4000:]
+    planned = run["xcom"]["plan"]
+    assert planned["full"] is False and planned["datasets"] == [FIRST] and planned["from_events"] == 1
+    assert planned["selector"] == f"source:bronze_{FIRST}+ source:lake_ops+"
+    assert _staging_built(world) == {_staging(FIRST)}, "other datasets' staging models are not rebuilt"
+    assert world.landed_rows(FIRST) > before, "the incremental build read the new ledger entries"
+    # re-sent events change no KPI (as a full build over this lake gives, tests/integration/test_dbt_marts.py):
+    # the subset built over the untouched upstream tables is consistent with them
+    assert world.kpis() == kpis
+    marts = run["xcom"]["dbt_build"]["marts"]
+    assert "fct_air_quality_daily" in marts and "fct_border_trade_daily" not in marts
+    assert sorted(uri for uri, _ in run["events"]) == sorted(f"gdx://marts/{m}" for m in marts)
+    assert world.watermark()["datasets"][FIRST]["entries"] == len(
+        list((world.lake / "ledger" / "pcd" / "air_quality_hourly").glob("*.parquet"))
+    )
+
+
+def test_rows_landed_without_an_event_are_built_from_the_watermark(world: World) -> None:
+    before = world.landed_rows(PAUSED)
+    assert world.land_again(PAUSED) > 0  # e.g. `gdx ingest` on the CLI, or the DAG was paused
+    run = world.run()  # no triggering event at all
+    assert run["state"] == "success", run["output"][-4000:]
+    planned = run["xcom"]["plan"]
+    assert planned["full"] is False and planned["datasets"] == [PAUSED] and planned["from_events"] == 0
+    assert _staging_built(world) == {_staging(PAUSED)}
+    assert world.landed_rows(PAUSED) > before
+
+
+def test_nothing_new_skips_the_build(world: World) -> None:
+    mark = world.watermark()
+    results = (world.state / "dbt" / "target" / "run_results.json").stat().st_mtime_ns
+    run = world.run()
+    assert run["state"] == "success", run["output"][-4000:]
+    assert run["states"] == {"plan": "skipped", "dbt_build": "skipped", "publish_marts": "skipped"}
+    assert run["events"] == [], "no mart events without a build"
+    assert (world.state / "dbt" / "target" / "run_results.json").stat().st_mtime_ns == results, (
+        "dbt did not run"
+    )
+    assert world.watermark() == mark
