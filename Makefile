@@ -13,8 +13,6 @@ export GDX_STATE_DIR ?= $(CURDIR)/.gdx
 export AIRFLOW_HOME ?= $(GDX_STATE_DIR)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
-# Cosmos would otherwise send usage telemetry to an external service (and machines are offline).
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 
 .PHONY: help install kafka-jars browser lint generate check-generated test test-unit test-integration demo bench serve airflow-db airflow-env lock clean
 

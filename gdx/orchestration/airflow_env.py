@@ -159,7 +159,6 @@ def airflow_env(
         "AIRFLOW__API__WORKERS": str(size["api_workers"]),
         "AIRFLOW__API__SECRET_KEY": keys["secret_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
     }
     if sql_alchemy_conn:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = sql_alchemy_conn
