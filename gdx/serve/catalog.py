@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from gdx.contracts.exporters.catalog import to_catalog
-from gdx.contracts.model import Contract, contract_paths, load_all
+from gdx.contracts.model import Contract
 from gdx.serve.access import metadata_only
+from gdx.serve.contract_source import ContractSource
 from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
 
 _NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
@@ -305,6 +306,7 @@ class Catalog:
 
     def __init__(self, contracts_dir: Path, marts: MartStore) -> None:
         self.contracts_dir = Path(contracts_dir)
+        self._source = ContractSource(self.contracts_dir)
         self.marts = marts
         self._lock = threading.Lock()
         self._contracts_sig: Any = None
@@ -313,18 +315,12 @@ class Catalog:
         self._built: dict[str, tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]] = {}
 
     def _contracts_signature(self) -> tuple[Any, ...]:
-        sig = []
-        for path in contract_paths(self.contracts_dir):
-            try:
-                sig.append((str(path), path.stat().st_mtime_ns))
-            except OSError:
-                continue
-        return tuple(sig)
+        return self._source.signatures()
 
     def _refresh_contracts(self) -> Any:
         sig = self._contracts_signature()
         if sig != self._contracts_sig:
-            self.contracts = load_all(self.contracts_dir)
+            self.contracts = self._source.load(sig)
             self._agencies = _read_agencies(self.contracts, self.contracts_dir.parent)
             self._contracts_sig = sig
             self._built.clear()
