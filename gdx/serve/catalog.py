@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from gdx.contracts.model import Contract
 from gdx.serve.access import metadata_only
 from gdx.serve.contract_source import ContractSource
 from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
+from gdx.serve.views import CatalogView
 
 _NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
 
@@ -301,55 +303,122 @@ def _read_agencies(contracts: dict[str, Contract], root: Path) -> dict[str, Row]
         return {}
 
 
+CONTRACTS_RECHECK_SECONDS = 1.0
+"""How often the contract files are stat'ed for changes: at 8,000 contracts a check costs
+milliseconds, so it is done at most once a second, not on every request."""
+
+_VIEWS_PER_BUILD = 64  # caller classes (distinct `readable` sets) kept per build
+
+
+@dataclass
+class _Build:
+    """The packages of one (contracts, marts, base URL) state and the caller views derived from it."""
+
+    signature: Any
+    packages: list[dict[str, Any]]
+    metadata: dict[str, dict[str, Any]]
+    views: dict[frozenset[str], CatalogView] = field(default_factory=dict)
+    documents: dict[int, Any] = field(default_factory=dict)
+    full: CatalogView | None = None
+
+
 class Catalog:
     """Contracts + marts → packages, rebuilt when a contract file or a mart changes."""
 
-    def __init__(self, contracts_dir: Path, marts: MartStore) -> None:
+    def __init__(
+        self, contracts_dir: Path, marts: MartStore, recheck_seconds: float = CONTRACTS_RECHECK_SECONDS
+    ) -> None:
         self.contracts_dir = Path(contracts_dir)
         self._source = ContractSource(self.contracts_dir)
         self.marts = marts
+        self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._contracts_sig: Any = None
+        self._checked_at = 0.0
         self.contracts: dict[str, Contract] = {}
         self._agencies: dict[str, Row] = {}
-        self._built: dict[str, tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+        self._agency_codes: frozenset[str] = frozenset()
+        self._readable: dict[str | None, frozenset[str]] = {}
+        self._built: dict[str, _Build] = {}
 
     def _contracts_signature(self) -> tuple[Any, ...]:
         return self._source.signatures()
 
     def _refresh_contracts(self) -> Any:
+        now = time.monotonic()
+        if self._contracts_sig is not None and now - self._checked_at < self.recheck_seconds:
+            return self._contracts_sig
         sig = self._contracts_signature()
         if sig != self._contracts_sig:
             self.contracts = self._source.load(sig)
             self._agencies = _read_agencies(self.contracts, self.contracts_dir.parent)
+            self._agency_codes = frozenset(self._agencies)
+            self._readable = {}
             self._contracts_sig = sig
             self._built.clear()
+        self._checked_at = now
         return sig
 
-    def _current(self, base_url: str) -> tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    def _current(self, base_url: str) -> _Build:
         with self._lock:
             sig = (self._refresh_contracts(), self.marts.signature())
             cached = self._built.get(base_url)
-            if cached is not None and cached[0] == sig:
+            if cached is not None and cached.signature == sig:
                 return cached
             packages, metadata = self._build(base_url)
             if len(self._built) >= 8:  # one entry per Host a client sent: keep the cache bounded
                 self._built.clear()
-            self._built[base_url] = (sig, packages, metadata)
+            self._built[base_url] = _Build(sig, packages, metadata)
             return self._built[base_url]
 
     def packages(self, base_url: str) -> list[dict[str, Any]]:
         """All packages in full, sorted by name: internal use only, callers see `view()`.
         Callers must not mutate them."""
-        return self._current(base_url)[1]
+        return self._current(base_url).packages
 
     def view(self, base_url: str, readable: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         """The packages as a caller sees them: public ones and the restricted ones in `readable`
         (contract ids) in full, every other restricted one metadata-only. Sorted by name."""
-        _, packages, metadata = self._current(base_url)
-        return [
-            metadata.get(p["contract_id"], p) if p["contract_id"] not in readable else p for p in packages
-        ]
+        return self.caller_view(base_url, readable).packages
+
+    def caller_view(self, base_url: str, readable: frozenset[str] = frozenset()) -> CatalogView:
+        """`view()` with its indexes; shared by every caller with the same `readable` set."""
+        built = self._current(base_url)
+        found = built.views.get(readable)
+        if found is None:
+            packages, metadata = built.packages, built.metadata
+            listed = [
+                metadata.get(p["contract_id"], p) if p["contract_id"] not in readable else p for p in packages
+            ]
+            with self._lock:
+                found = built.views.get(readable)
+                if found is None:
+                    if len(built.views) >= _VIEWS_PER_BUILD:
+                        built.views.clear()
+                    found = built.views[readable] = CatalogView(listed, built.documents)
+        return found
+
+    def full_view(self, base_url: str) -> CatalogView:
+        """Every package in full (internal lookups only, never answered to a caller as such)."""
+        built = self._current(base_url)
+        if built.full is None:
+            built.full = CatalogView(built.packages, built.documents)
+        return built.full
+
+    def readable_for(self, agency: str | None) -> frozenset[str]:
+        """Ids of the restricted contracts `agency` (None = anonymous) sees in full, cached per build
+        of the contracts (the decision itself is `access.readable_restricted`)."""
+        from gdx.serve.access import Caller, readable_restricted
+
+        with self._lock:
+            self._refresh_contracts()
+            found = self._readable.get(agency)
+            if found is None:
+                found = readable_restricted(Caller(agency), self.contracts.values())
+                if len(self._readable) >= 4096:
+                    self._readable = {}
+                self._readable[agency] = found
+            return found
 
     def current_contracts(self) -> dict[str, Contract]:
         """The contracts as of now (re-read when a contract file changed)."""
@@ -357,11 +426,11 @@ class Catalog:
             self._refresh_contracts()
             return self.contracts
 
-    def agency_codes(self) -> set[str]:
+    def agency_codes(self) -> frozenset[str]:
         """Codes of the agencies in the registry (the `ref.agencies` seed)."""
         with self._lock:
             self._refresh_contracts()
-            return set(self._agencies)
+            return self._agency_codes
 
     def stats(self) -> dict[str, DatasetStats]:
         """Mart figures per contract id."""
@@ -409,10 +478,7 @@ class Catalog:
 
     def find(self, base_url: str, key: str) -> dict[str, Any] | None:
         """A package in full by CKAN name, id, or contract id (internal: callers use RequestAccess)."""
-        for package in self.packages(base_url):
-            if key in (package["name"], package["id"], package.get("contract_id")):
-                return package
-        return None
+        return self.full_view(base_url).find(key)
 
     def contract_for(self, package: dict[str, Any]) -> Contract:
         return self.contracts[package["contract_id"]]

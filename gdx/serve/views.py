@@ -1,0 +1,82 @@
+"""One caller class's view of the catalog, with what its requests need precomputed.
+
+A view is the list `Catalog.view` gives a caller: the full form of the public packages and of the
+restricted ones the caller may read (`readable`, decided by gdx/serve/access.py), the
+metadata-only form of the others. Callers with the same `readable` set (every anonymous caller;
+agencies with the same grants) share one view, built once per catalog build; nothing in it is
+ever computed from another caller's packages, so a restricted package's full form cannot reach a
+caller through a cache.
+
+Everything here is derived lazily and then read-only: the name/id index of package_show, the
+search index, the organisations with their counts, and the packages' JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from gdx.serve.search import Document
+from gdx.serve.search_index import SearchIndex
+
+
+def package_json(package: dict[str, Any]) -> str:
+    """A package as the API serialises it (ckan_api.json_response's settings)."""
+    return json.dumps(package, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+class CatalogView:
+    """The packages one caller class sees (sorted by name), and indexes over them."""
+
+    def __init__(self, packages: list[dict[str, Any]], documents: dict[int, Document]) -> None:
+        self.packages = packages
+        self._documents = documents  # id(package) → Document, shared by the views of one build
+        self._lock = threading.Lock()
+        self._by_key: dict[str, dict[str, Any]] | None = None
+        self._index: SearchIndex | None = None
+        self._organizations: dict[str, dict[str, Any]] | None = None
+        self._names: list[str] | None = None
+
+    def find(self, key: str) -> dict[str, Any] | None:
+        """The first package (in name order) whose name, id or contract id is `key`."""
+        if self._by_key is None:
+            by_key: dict[str, dict[str, Any]] = {}
+            for package in self.packages:
+                for k in (package["name"], package["id"], package.get("contract_id")):
+                    if isinstance(k, str):
+                        by_key.setdefault(k, package)
+            self._by_key = by_key
+        return self._by_key.get(key)
+
+    @property
+    def names(self) -> list[str]:
+        if self._names is None:
+            self._names = [p["name"] for p in self.packages]
+        return self._names
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    docs = []
+                    for package in self.packages:
+                        doc = self._documents.get(id(package))
+                        if doc is None or doc.package is not package:
+                            doc = self._documents[id(package)] = Document.of(package)
+                        docs.append(doc)
+                    self._index = SearchIndex(docs)
+        return self._index
+
+    @property
+    def organizations(self) -> dict[str, dict[str, Any]]:
+        """Organisation name → its dict with `package_count` in this view (first package's org dict)."""
+        if self._organizations is None:
+            orgs: dict[str, dict[str, Any]] = {}
+            for package in self.packages:
+                org = package["organization"]
+                entry = orgs.setdefault(org["name"], {**org, "package_count": 0})
+                entry["package_count"] += 1
+            self._organizations = orgs
+        return self._organizations
