@@ -27,7 +27,7 @@ from gdx.contracts.model import Contract
 from gdx.serve.access import metadata_only
 from gdx.serve.contract_source import ContractSource
 from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
-from gdx.serve.views import CatalogView
+from gdx.serve.views import CatalogView, PackageJson
 
 _NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
 
@@ -304,7 +304,7 @@ def _read_agencies(contracts: dict[str, Contract], root: Path) -> dict[str, Row]
 
 
 CONTRACTS_RECHECK_SECONDS = 1.0
-"""How often the contract files are stat'ed for changes: at 8,000 contracts a check costs
+"""How often the contract files and marts are stat'ed for changes: at 8,000 contracts a check costs
 milliseconds, so it is done at most once a second, not on every request."""
 
 _VIEWS_PER_BUILD = 64  # caller classes (distinct `readable` sets) kept per build
@@ -320,6 +320,11 @@ class _Build:
     views: dict[frozenset[str], CatalogView] = field(default_factory=dict)
     documents: dict[int, Any] = field(default_factory=dict)
     full: CatalogView | None = None
+    json: PackageJson = field(default_factory=PackageJson)
+
+    def __post_init__(self) -> None:
+        self.json.add(self.packages)
+        self.json.add(list(self.metadata.values()))
 
 
 class Catalog:
@@ -340,6 +345,7 @@ class Catalog:
         self._agency_codes: frozenset[str] = frozenset()
         self._readable: dict[str | None, frozenset[str]] = {}
         self._built: dict[str, _Build] = {}
+        self._state: tuple[Any, float] | None = None
 
     def _contracts_signature(self) -> tuple[Any, ...]:
         return self._source.signatures()
@@ -359,9 +365,19 @@ class Catalog:
         self._checked_at = now
         return sig
 
+    def _signature(self) -> Any:
+        """Contracts and marts state, checked at most every `recheck_seconds` (a few stat calls
+        per mart, thousands for the contracts: not for every lookup of every request)."""
+        now = time.monotonic()
+        if self._state is not None and now - self._state[1] < self.recheck_seconds:
+            return self._state[0]
+        state = (self._refresh_contracts(), self.marts.signature())
+        self._state = (state, now)
+        return state
+
     def _current(self, base_url: str) -> _Build:
         with self._lock:
-            sig = (self._refresh_contracts(), self.marts.signature())
+            sig = self._signature()
             cached = self._built.get(base_url)
             if cached is not None and cached.signature == sig:
                 return cached
@@ -397,6 +413,10 @@ class Catalog:
                         built.views.clear()
                     found = built.views[readable] = CatalogView(listed, built.documents)
         return found
+
+    def package_json(self, base_url: str) -> PackageJson:
+        """The JSON text cache of the current build's packages (for the API's responses)."""
+        return self._current(base_url).json
 
     def full_view(self, base_url: str) -> CatalogView:
         """Every package in full (internal lookups only, never answered to a caller as such)."""

@@ -34,6 +34,7 @@ from gdx.serve.access import AccessDenied, AuditUnavailable, RequestAccess
 from gdx.serve.catalog import Catalog
 from gdx.serve.config import MAX_BODY_BYTES, ROWS_MAX
 from gdx.serve.search import QuerySyntaxError, SortError, free_text_terms, parse_query, parse_sort
+from gdx.serve.views import PackageJson, dumps
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ def invalid(**errors: str) -> ActionError:
     return ActionError(409, {"__type": "Validation Error", **{k: [v] for k, v in errors.items()}})
 
 
-def json_response(data: Any, status: int = 200) -> Response:
-    body = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+def json_response(data: Any, status: int = 200, packages: PackageJson | None = None) -> Response:
+    """`data` as JSON; with `packages`, the catalog's packages in it are copied from their cached text."""
+    body = packages.encode(data) if packages is not None else dumps(data)
     return Response(body, status_code=status, media_type="application/json;charset=utf-8")
 
 
@@ -209,7 +211,8 @@ def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
             break
         selected = selected & index.select(f)
     positions = sorted(selected)  # view order = name order, where sort_docs starts
-    ordered = index.order(positions, sort_spec, index.scores(positions, terms))
+    scored = terms and any(key == "score" for key, _ in sort_spec)  # score only orders results
+    ordered = index.order(positions, sort_spec, index.scores(positions, terms if scored else []))
     page = [index.docs[i].package for i in ordered[start : start + (rows or 0)]]
     ctx.access.disclose(page)
     fl = (text(data, "fl") or "").replace(",", " ").split()  # "name,title", "name title" or a list
@@ -468,7 +471,7 @@ async def action_endpoint(request: Request) -> Response:
         )
         return json_response(envelope, 500)
     envelope.update(success=True, result=result)
-    return json_response(envelope)
+    return json_response(envelope, packages=catalog.package_json(root))
 
 
 def _audit_unavailable(envelope: dict[str, Any]) -> Response:

@@ -21,9 +21,45 @@ from gdx.serve.search import Document
 from gdx.serve.search_index import SearchIndex
 
 
-def package_json(package: dict[str, Any]) -> str:
-    """A package as the API serialises it (ckan_api.json_response's settings)."""
-    return json.dumps(package, ensure_ascii=False, default=str, separators=(",", ":"))
+def dumps(data: Any) -> str:
+    """JSON text as the API writes it (ckan_api.json_response's settings)."""
+    return json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+class PackageJson:
+    """The JSON text of each package of one build, serialised once (packages are read-only)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def add(self, packages: list[dict[str, Any]]) -> None:
+        """Make `packages` known (their text is computed on first use)."""
+        for package in packages:
+            self._texts.setdefault(id(package), (package, ""))
+
+    def get(self, data: Any) -> str | None:
+        """The cached text when `data` is one of the build's packages (the object itself)."""
+        found = self._texts.get(id(data))
+        if found is None or found[0] is not data:
+            return None
+        if not found[1]:
+            found = (data, dumps(data))
+            self._texts[id(data)] = found
+        return found[1]
+
+    def encode(self, data: Any, depth: int = 0) -> str:
+        """`dumps(data)` with the build's packages spliced in from the cache (same text)."""
+        if isinstance(data, dict):
+            cached = self.get(data)
+            if cached is not None:
+                return cached
+            if depth < 3 and all(isinstance(k, str) for k in data):
+                return (
+                    "{" + ",".join(f"{dumps(k)}:{self.encode(v, depth + 1)}" for k, v in data.items()) + "}"
+                )
+        elif isinstance(data, list) and depth < 3:
+            return "[" + ",".join(self.encode(v, depth + 1) for v in data) + "]"
+        return dumps(data)
 
 
 class CatalogView:

@@ -26,6 +26,7 @@ from gdx.serve.search import (
     score,
     sort_docs,
 )
+from gdx.serve.views import dumps
 from gdx.testing.scale_world import build_scale_world
 
 BASE = "http://catalog.test"
@@ -108,6 +109,8 @@ def test_index_answers_what_the_reference_matcher_answers(catalog: Catalog, read
             assert [p["name"] for p in got["results"]] == names, (q, fq, sort)
             assert got["count"] == len(names)
             assert got["facets"] == legacy and got["search_facets"] == rich, (q, fq, sort)
+            envelope = {"help": "h", "success": True, "result": got}
+            assert catalog.package_json(BASE).encode(envelope) == dumps(envelope)  # spliced = plain
             counted += len(names)
     assert counted > 300  # the queries are not all empty
 
