@@ -88,14 +88,16 @@ class Client:
 
 
 def _issue_tokens(world: ScaleWorld, tokens_file: Path) -> list[str]:
-    from gdx.security.tokens import TokenStore
-    from gdx.serve.catalog import _read_agencies
-    from gdx.serve.contract_source import ContractSource
+    """Tokens of the granted agency and of four owners of restricted (informal-debt) clones."""
+    import csv
 
-    contracts = ContractSource(world.contracts_dir).load()
-    known = set(_read_agencies(contracts, world.root))
+    from gdx.security.tokens import TokenStore
+
+    with (world.root / "dbt_project" / "seeds" / "ref_agencies.csv").open(encoding="utf-8") as handle:
+        known = {row["code"] for row in csv.DictReader(handle)}
+    restricted_owners = [cid.split(".")[0] for cid in world.contract_ids if ".informal_debt_cases_" in cid]
+    owners = sorted(set(restricted_owners))[:4]
     store = TokenStore(tokens_file)
-    owners = sorted({c.agency for c in contracts.values() if c.access_level != "public"})[:4]
     return [store.issue(agency, known, "bench")[1] for agency in [GRANTED_AGENCY, *owners]]
 
 
@@ -177,7 +179,9 @@ def _run_clients(
     return times, len(errors)
 
 
-def measure(world: ScaleWorld, n: int, work_dir: Path) -> list[dict]:
+def measure(
+    world: ScaleWorld, n: int, work_dir: Path, requests_per_client: int = REQUESTS_PER_CLIENT
+) -> list[dict]:
     """Start `gdx serve` over `world`, warm it up, run the mix; latencies, startup time and RSS."""
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -212,7 +216,7 @@ def measure(world: ScaleWorld, n: int, work_dir: Path) -> list[dict]:
         startup = time.perf_counter() - started
         mix = Mix(probe)
         _run_clients(port, mix, tokens, 5)  # warm-up: every caller class, every request kind
-        times, errors = _run_clients(port, mix, tokens, REQUESTS_PER_CLIENT)
+        times, errors = _run_clients(port, mix, tokens, requests_per_client)
         rss = _rss_mib(server.pid)
     finally:
         server.terminate()
@@ -248,14 +252,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--world", type=Path, help="an existing scale world to reuse (built if absent)")
+    parser.add_argument("--requests", type=int, default=REQUESTS_PER_CLIENT, help="requests per client")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gdx-scale-catalog-") as tmp:
         if args.world and (args.world / "contracts").is_dir():
-            agencies = sorted(p.name for p in (args.world / "contracts").iterdir() if p.name.startswith("a0"))
-            world = ScaleWorld(args.world, args.world / "contracts", agencies)
+            contracts = args.world / "contracts"
+            agencies = sorted(p.name for p in contracts.iterdir() if p.name.startswith("a0"))
+            ids = [f"{a}.{f.stem}" for a in agencies for f in sorted((contracts / a).glob("*.yaml"))]
+            world = ScaleWorld(args.world, contracts, agencies, ids)
         else:
             world = build_scale_world(args.world or Path(tmp) / "world", args.n)
-        for row in measure(world, args.n, Path(tmp) / "work"):
+        for row in measure(world, args.n, Path(tmp) / "work", args.requests):
             print(json.dumps(row, ensure_ascii=False))
 
 

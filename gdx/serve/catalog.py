@@ -414,6 +414,10 @@ class Catalog:
                     found = built.views[readable] = CatalogView(listed, built.documents)
         return found
 
+    def warm(self, base_url: str) -> None:
+        """Build the packages and the anonymous view's search index before the first request."""
+        self.caller_view(base_url).index.warm()
+
     def package_json(self, base_url: str) -> PackageJson:
         """The JSON text cache of the current build's packages (for the API's responses)."""
         return self._current(base_url).json

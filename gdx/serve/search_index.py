@@ -45,6 +45,14 @@ from gdx.serve.search import (
 _TERM_CACHE = 1024  # free-text terms remembered per view (a term costs one pass over the texts)
 
 
+def _haystack(doc: Document) -> str:
+    """The normalised free text of a document, computed once and shared by every view holding it."""
+    text = doc.__dict__.get("_haystack")
+    if text is None:
+        text = doc.__dict__["_haystack"] = norm(doc.text)
+    return text
+
+
 class SearchIndex:
     """Query evaluation, sorting and facet counting over a fixed list of documents."""
 
@@ -60,6 +68,13 @@ class SearchIndex:
         ] = {}
         self._all_counts: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()  # guards the lazily built parts (built once, then read-only)
+
+    def warm(self, fields: tuple[str, ...] = ("organization", "tags", "res_format")) -> None:
+        """Build the free-text haystack and the postings of `fields` now, not on a first request."""
+        self._free_text("")
+        for name in fields:
+            self._field(name)
+            self._facet(name)
 
     # --- matching ------------------------------------------------------------------------------------
 
@@ -111,7 +126,7 @@ class SearchIndex:
             if self._texts is None:
                 with self._lock:
                     if self._texts is None:
-                        self._texts = [norm(doc.text) for doc in self.docs]
+                        self._texts = [_haystack(doc) for doc in self.docs]
             found = frozenset(i for i, text in enumerate(self._texts) if wanted in text)
             if len(self._terms) >= _TERM_CACHE:
                 self._terms.clear()
