@@ -56,6 +56,12 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -216,7 +222,10 @@ def measure(
         startup = time.perf_counter() - started
         mix = Mix(probe)
         _run_clients(port, mix, tokens, 5)  # warm-up: every caller class, every request kind
+        cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
         times, errors = _run_clients(port, mix, tokens, requests_per_client)
+        cpu = _cpu_seconds(server.pid) - cpu_before
+        wall = time.perf_counter() - wall_before
         rss = _rss_mib(server.pid)
     finally:
         server.terminate()
@@ -230,6 +239,14 @@ def measure(
             "unit": "count",
             "budget": None,
             "note": "resident memory of the server after the run, MiB",
+        },
+        {
+            "metric": "catalog_server_cpu_per_request",
+            "value": round(cpu * 1000 / max(1, sum(len(v) for v in times.values())), 2),
+            "unit": "ms",
+            "budget": None,
+            "note": f"server CPU over the run / requests (the machine's load does not inflate it); "
+            f"{sum(len(v) for v in times.values()) / wall:.0f} requests/s",
         },
         {"metric": "catalog_failed_requests", "value": errors, "unit": "count", "budget": 0, "note": note},
     ]

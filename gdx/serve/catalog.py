@@ -14,6 +14,7 @@ restricted ones it may read, and the metadata-only form of the others (gdx/serve
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -28,6 +29,8 @@ from gdx.serve.access import metadata_only
 from gdx.serve.contract_source import ContractSource
 from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
 from gdx.serve.views import CatalogView, PackageJson
+
+log = logging.getLogger(__name__)
 
 _NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
 
@@ -304,8 +307,8 @@ def _read_agencies(contracts: dict[str, Contract], root: Path) -> dict[str, Row]
 
 
 CONTRACTS_RECHECK_SECONDS = 1.0
-"""How often the contract files and marts are stat'ed for changes: at 8,000 contracts a check costs
-milliseconds, so it is done at most once a second, not on every request."""
+"""How often the contract files (in a background thread) and the marts are checked for changes:
+at 8,000 contracts a check costs tens of milliseconds, too much for every request."""
 
 _VIEWS_PER_BUILD = 64  # caller classes (distinct `readable` sets) kept per build
 
@@ -339,7 +342,8 @@ class Catalog:
         self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._contracts_sig: Any = None
-        self._checked_at = 0.0
+        self._seen_sig: Any = None  # the latest signature the watcher thread saw
+        self._watcher: threading.Thread | None = None
         self.contracts: dict[str, Contract] = {}
         self._agencies: dict[str, Row] = {}
         self._agency_codes: frozenset[str] = frozenset()
@@ -351,10 +355,12 @@ class Catalog:
         return self._source.signatures()
 
     def _refresh_contracts(self) -> Any:
-        now = time.monotonic()
-        if self._contracts_sig is not None and now - self._checked_at < self.recheck_seconds:
-            return self._contracts_sig
-        sig = self._contracts_signature()
+        """Load the contracts the first time, and again after the watcher saw a file change."""
+        if self._contracts_sig is None:
+            sig = self._contracts_signature()
+        else:
+            self._start_watcher()
+            sig = self._seen_sig if self._seen_sig is not None else self._contracts_sig
         if sig != self._contracts_sig:
             self.contracts = self._source.load(sig)
             self._agencies = _read_agencies(self.contracts, self.contracts_dir.parent)
@@ -362,8 +368,24 @@ class Catalog:
             self._readable = {}
             self._contracts_sig = sig
             self._built.clear()
-        self._checked_at = now
         return sig
+
+    def _start_watcher(self) -> None:
+        """Stat the contract files every `recheck_seconds` in a background thread: at 8,000 files a
+        check takes long enough that no request (nor the lock requests share) should wait for it."""
+        if self._watcher is not None:
+            return
+
+        def watch() -> None:
+            while True:
+                time.sleep(self.recheck_seconds)
+                try:
+                    self._seen_sig = self._contracts_signature()
+                except OSError as exc:  # the folder is being replaced: look again next time
+                    log.warning("cannot list the contracts: %s", exc)
+
+        self._watcher = threading.Thread(target=watch, name="gdx-contracts-watcher", daemon=True)
+        self._watcher.start()
 
     def _signature(self) -> Any:
         """Contracts and marts state, checked at most every `recheck_seconds` (a few stat calls

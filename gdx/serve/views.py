@@ -48,18 +48,24 @@ class PackageJson:
         return found[1]
 
     def encode(self, data: Any, depth: int = 0) -> str:
-        """`dumps(data)` with the build's packages spliced in from the cache (same text)."""
+        """`dumps(data)` with the build's packages spliced in from the cache (same text).
+
+        Only containers that hold packages are taken apart (the envelope, a search result, a list
+        of packages); anything else is one `dumps` call."""
         if isinstance(data, dict):
             cached = self.get(data)
             if cached is not None:
                 return cached
             if depth < 3 and all(isinstance(k, str) for k in data):
                 return (
-                    "{" + ",".join(f"{dumps(k)}:{self.encode(v, depth + 1)}" for k, v in data.items()) + "}"
+                    "{" + ",".join(f"{dumps(k)}:{self._value(v, depth + 1)}" for k, v in data.items()) + "}"
                 )
-        elif isinstance(data, list) and depth < 3:
+        elif isinstance(data, list) and any(id(v) in self._texts for v in data):
             return "[" + ",".join(self.encode(v, depth + 1) for v in data) + "]"
         return dumps(data)
+
+    def _value(self, data: Any, depth: int) -> str:
+        return self.encode(data, depth) if isinstance(data, dict | list) else dumps(data)
 
 
 class CatalogView:
