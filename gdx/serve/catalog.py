@@ -377,10 +377,14 @@ class Catalog:
             return
 
         def watch() -> None:
+            pause = self.recheck_seconds
             while True:
-                time.sleep(self.recheck_seconds)
+                time.sleep(pause)
                 try:
+                    started = time.monotonic()
                     self._seen_sig = self._contracts_signature()
+                    # never more than ~5% of a core on watching, however many contracts there are
+                    pause = max(self.recheck_seconds, 20 * (time.monotonic() - started))
                 except OSError as exc:  # the folder is being replaced: look again next time
                     log.warning("cannot list the contracts: %s", exc)
 
@@ -474,6 +478,8 @@ class Catalog:
 
     def agency_codes(self) -> frozenset[str]:
         """Codes of the agencies in the registry (the `ref.agencies` seed)."""
+        if self._contracts_sig is not None and self._seen_sig in (None, self._contracts_sig):
+            return self._agency_codes  # loaded and unchanged since: no need for the lock
         with self._lock:
             self._refresh_contracts()
             return self._agency_codes

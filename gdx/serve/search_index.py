@@ -53,6 +53,22 @@ def _haystack(doc: Document) -> str:
     return text
 
 
+def _sort_value(doc: Document, key: str) -> Any:
+    raw = doc.package.get(key)
+    if isinstance(raw, str) and key in ("title", "title_en", "name"):
+        return thai_sort_key(raw)
+    return raw
+
+
+def _memo(doc: Document, kind: str, key: str, compute: Callable[[], Any]) -> Any:
+    """A value derived from one document only, kept on it: views that share the document share it."""
+    memo = doc.__dict__.setdefault("_memo", {})
+    found = memo.get((kind, key))
+    if found is None:
+        found = memo[(kind, key)] = (compute(),)
+    return found[0]
+
+
 class SearchIndex:
     """Query evaluation, sorting and facet counting over a fixed list of documents."""
 
@@ -141,8 +157,9 @@ class SearchIndex:
                 if index is None:
                     positions: dict[str, set[int]] = {}
                     for i, doc in enumerate(self.docs):
-                        for value in doc.values(name):
-                            positions.setdefault(norm(value), set()).add(i)
+                        normed = _memo(doc, "norm", name, lambda d=doc: [norm(v) for v in d.values(name)])
+                        for value in normed:
+                            positions.setdefault(value, set()).add(i)
                     index = {k: frozenset(v) for k, v in positions.items()}
                     self._fields[name] = index
         return index
@@ -157,12 +174,7 @@ class SearchIndex:
     def _values(self, key: str) -> list[Any]:
         values = self._sort_values.get(key)
         if values is None:
-            values = []
-            for doc in self.docs:
-                raw = doc.package.get(key)
-                if isinstance(raw, str) and key in ("title", "title_en", "name"):
-                    raw = thai_sort_key(raw)
-                values.append(raw)
+            values = [_memo(doc, "sort", key, lambda d=doc: _sort_value(d, key)) for doc in self.docs]
             self._sort_values[key] = values
         return values
 
@@ -187,7 +199,7 @@ class SearchIndex:
         """Per document the facet values; the display name of each value when it has only one."""
         found = self._facet_lists.get(name)
         if found is None:
-            pairs = [facet_values(doc, name) for doc in self.docs]
+            pairs = [_memo(doc, "facet", name, lambda d=doc: facet_values(d, name)) for doc in self.docs]
             display: dict[str, str] | None = {}
             for doc_pairs in pairs:
                 for value, label in doc_pairs:
