@@ -209,8 +209,10 @@ def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     for f in filters:
         if not selected:
             break
-        selected = selected & index.select(f)
-    positions = sorted(selected)  # view order = name order, where sort_docs starts
+        found = index.select(f)
+        if found is not index.everything:
+            selected = found if selected is index.everything else selected & found
+    positions = index.positions(selected)  # view order = name order, where sort_docs starts
     scored = terms and any(key == "score" for key, _ in sort_spec)  # score only orders results
     ordered = index.order(positions, sort_spec, index.scores(positions, terms if scored else []))
     page = [index.docs[i].package for i in ordered[start : start + (rows or 0)]]

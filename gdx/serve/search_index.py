@@ -53,6 +53,13 @@ def _haystack(doc: Document) -> str:
     return text
 
 
+class _NoScores(dict[int, float]):
+    """Every document scores 0 (no free-text terms): the score keeps the order as it is."""
+
+    def __missing__(self, key: int) -> float:
+        return 0.0
+
+
 def _sort_value(doc: Document, key: str) -> Any:
     raw = doc.package.get(key)
     if isinstance(raw, str) and key in ("title", "title_en", "name"):
@@ -83,6 +90,10 @@ class SearchIndex:
             str, tuple[list[list[str]], dict[str, str] | None, list[list[tuple[str, str]]]]
         ] = {}
         self._all_counts: dict[str, Counter[str]] = {}
+        self._all_positions: list[int] | None = None
+        self._all_orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
+        self._all_positions: list[int] | None = None
+        self._all_orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
         self._lock = threading.Lock()  # guards the lazily built parts (built once, then read-only)
 
     def warm(self, fields: tuple[str, ...] = ("organization", "tags", "res_format")) -> None:
@@ -168,7 +179,7 @@ class SearchIndex:
 
     def scores(self, positions: list[int], terms: list[str]) -> dict[int, float]:
         if not terms:
-            return dict.fromkeys(positions, 0.0)
+            return _NoScores()
         return {i: score(self.docs[i], terms) for i in positions}
 
     def _values(self, key: str) -> list[Any]:
@@ -178,10 +189,31 @@ class SearchIndex:
             self._sort_values[key] = values
         return values
 
+    def positions(self, selected: frozenset[int]) -> list[int]:
+        """The selected positions in view (= name) order."""
+        if selected is self.everything:
+            if self._all_positions is None:
+                self._all_positions = list(range(len(self.docs)))
+            return self._all_positions
+        return sorted(selected)
+
     def order(
         self, positions: list[int], spec: list[tuple[str, bool]], scores: dict[int, float]
     ) -> list[int]:
-        """`search.sort_docs` on positions (given in name order): stable keys, missing values last."""
+        """`search.sort_docs` on positions (given in name order): stable keys, missing values last.
+        The order of the whole view is kept per sort when no score takes part (browsing)."""
+        whole = positions is self._all_positions and isinstance(scores, _NoScores)
+        key = tuple(spec)
+        if whole and key in self._all_orders:
+            return self._all_orders[key]
+        ordered = self._order(positions, spec, scores)
+        if whole:
+            self._all_orders[key] = ordered
+        return ordered
+
+    def _order(
+        self, positions: list[int], spec: list[tuple[str, bool]], scores: dict[int, float]
+    ) -> list[int]:
         ordered = positions
         for key, descending in reversed(spec):
             value: Callable[[int], Any] = (
