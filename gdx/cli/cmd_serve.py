@@ -46,9 +46,8 @@ def register(app: typer.Typer) -> None:
 
         application = create_app(settings)
         try:
-            application.state.catalog.packages(
-                f"http://{settings.host}:{settings.port}"
-            )  # fail early on bad contracts
+            # fail early on bad contracts; and build the anonymous view's index before serving
+            application.state.catalog.warm(settings.base_url or f"http://{settings.host}:{settings.port}")
         except ContractError as exc:
             raise fail(str(exc)) from None
         exports = settings.exports_dir

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from gdx.security.tokens import TokenStore
     from gdx.serve.catalog import Catalog
+    from gdx.serve.views import CatalogView
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class RequestAccess:
         caller = identify(request, app.state.tokens, catalog.agency_codes(), app.state.audit)
         base = ckan_api.base_url(request, app.state.settings.base_url)
         access = cls(caller, catalog, base, endpoint or request.url.path, app.state.audit)
-        access.readable = readable_restricted(caller, catalog.current_contracts().values())
+        access.readable = catalog.readable_for(caller.agency)
         return access
 
     @classmethod
@@ -245,16 +246,17 @@ class RequestAccess:
 
     # --- what the caller sees --------------------------------------------------------------------
 
+    def view(self) -> CatalogView:
+        """This caller's view with its indexes (shared with callers who may read the same datasets)."""
+        return self.catalog.caller_view(self.base_url, self.readable)
+
     def packages(self) -> list[dict[str, Any]]:
         """Every package as this caller may see it, sorted by name."""
-        return self.catalog.view(self.base_url, self.readable)
+        return self.view().packages
 
     def find(self, key: str) -> dict[str, Any] | None:
         """One package (by name, id or contract id) as this caller may see it."""
-        for package in self.packages():
-            if key in (package["name"], package["id"], package.get("contract_id")):
-                return package
-        return None
+        return self.view().find(key)
 
     def contract(self, package: dict[str, Any]) -> Contract:
         return self.catalog.contract_for(package)

@@ -14,7 +14,9 @@ restricted ones it may read, and the metadata-only form of the others (gdx/serve
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from gdx.contracts.exporters.catalog import to_catalog
-from gdx.contracts.model import Contract, contract_paths, load_all
+from gdx.contracts.model import Contract
 from gdx.serve.access import metadata_only
+from gdx.serve.contract_source import ContractSource
 from gdx.serve.data import CATALOG_MART, KPI_MART, QUALITY_MART, MartStore, Row, as_float, as_list, iso, pick
+from gdx.serve.views import CatalogView, PackageJson
+
+log = logging.getLogger(__name__)
 
 _NS = uuid.UUID("6f1c1f5e-3c1a-5b7e-9d55-0a4e1f0d6a10")  # namespace of the stable ids below
 
@@ -300,60 +306,169 @@ def _read_agencies(contracts: dict[str, Contract], root: Path) -> dict[str, Row]
         return {}
 
 
+CONTRACTS_RECHECK_SECONDS = 1.0
+"""How often the contract files (in a background thread) and the marts are checked for changes:
+at 8,000 contracts a check costs tens of milliseconds, too much for every request."""
+
+_VIEWS_PER_BUILD = 64  # caller classes (distinct `readable` sets) kept per build
+
+
+@dataclass
+class _Build:
+    """The packages of one (contracts, marts, base URL) state and the caller views derived from it."""
+
+    signature: Any
+    packages: list[dict[str, Any]]
+    metadata: dict[str, dict[str, Any]]
+    views: dict[frozenset[str], CatalogView] = field(default_factory=dict)
+    documents: dict[int, Any] = field(default_factory=dict)
+    full: CatalogView | None = None
+    json: PackageJson = field(default_factory=PackageJson)
+
+    def __post_init__(self) -> None:
+        self.json.add(self.packages)
+        self.json.add(list(self.metadata.values()))
+
+
 class Catalog:
     """Contracts + marts → packages, rebuilt when a contract file or a mart changes."""
 
-    def __init__(self, contracts_dir: Path, marts: MartStore) -> None:
+    def __init__(
+        self, contracts_dir: Path, marts: MartStore, recheck_seconds: float = CONTRACTS_RECHECK_SECONDS
+    ) -> None:
         self.contracts_dir = Path(contracts_dir)
+        self._source = ContractSource(self.contracts_dir)
         self.marts = marts
+        self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._contracts_sig: Any = None
+        self._seen_sig: Any = None  # the latest signature the watcher thread saw
+        self._watcher: threading.Thread | None = None
         self.contracts: dict[str, Contract] = {}
         self._agencies: dict[str, Row] = {}
-        self._built: dict[str, tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+        self._agency_codes: frozenset[str] = frozenset()
+        self._readable: dict[str | None, frozenset[str]] = {}
+        self._built: dict[str, _Build] = {}
+        self._state: tuple[Any, float] | None = None
 
     def _contracts_signature(self) -> tuple[Any, ...]:
-        sig = []
-        for path in contract_paths(self.contracts_dir):
-            try:
-                sig.append((str(path), path.stat().st_mtime_ns))
-            except OSError:
-                continue
-        return tuple(sig)
+        return self._source.signatures()
 
     def _refresh_contracts(self) -> Any:
-        sig = self._contracts_signature()
+        """Load the contracts the first time, and again after the watcher saw a file change."""
+        if self._contracts_sig is None:
+            sig = self._contracts_signature()
+        else:
+            self._start_watcher()
+            sig = self._seen_sig if self._seen_sig is not None else self._contracts_sig
         if sig != self._contracts_sig:
-            self.contracts = load_all(self.contracts_dir)
+            self.contracts = self._source.load(sig)
             self._agencies = _read_agencies(self.contracts, self.contracts_dir.parent)
+            self._agency_codes = frozenset(self._agencies)
+            self._readable = {}
             self._contracts_sig = sig
             self._built.clear()
         return sig
 
-    def _current(self, base_url: str) -> tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    def _start_watcher(self) -> None:
+        """Stat the contract files every `recheck_seconds` in a background thread: at 8,000 files a
+        check takes long enough that no request (nor the lock requests share) should wait for it."""
+        if self._watcher is not None:
+            return
+
+        def watch() -> None:
+            pause = self.recheck_seconds
+            while True:
+                time.sleep(pause)
+                try:
+                    started = time.monotonic()
+                    self._seen_sig = self._contracts_signature()
+                    # never more than ~5% of a core on watching, however many contracts there are
+                    pause = max(self.recheck_seconds, 20 * (time.monotonic() - started))
+                except OSError as exc:  # the folder is being replaced: look again next time
+                    log.warning("cannot list the contracts: %s", exc)
+
+        self._watcher = threading.Thread(target=watch, name="gdx-contracts-watcher", daemon=True)
+        self._watcher.start()
+
+    def _signature(self) -> Any:
+        """Contracts and marts state, checked at most every `recheck_seconds` (a few stat calls
+        per mart, thousands for the contracts: not for every lookup of every request)."""
+        now = time.monotonic()
+        if self._state is not None and now - self._state[1] < self.recheck_seconds:
+            return self._state[0]
+        state = (self._refresh_contracts(), self.marts.signature())
+        self._state = (state, now)
+        return state
+
+    def _current(self, base_url: str) -> _Build:
         with self._lock:
-            sig = (self._refresh_contracts(), self.marts.signature())
+            sig = self._signature()
             cached = self._built.get(base_url)
-            if cached is not None and cached[0] == sig:
+            if cached is not None and cached.signature == sig:
                 return cached
             packages, metadata = self._build(base_url)
             if len(self._built) >= 8:  # one entry per Host a client sent: keep the cache bounded
                 self._built.clear()
-            self._built[base_url] = (sig, packages, metadata)
+            self._built[base_url] = _Build(sig, packages, metadata)
             return self._built[base_url]
 
     def packages(self, base_url: str) -> list[dict[str, Any]]:
         """All packages in full, sorted by name: internal use only, callers see `view()`.
         Callers must not mutate them."""
-        return self._current(base_url)[1]
+        return self._current(base_url).packages
 
     def view(self, base_url: str, readable: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         """The packages as a caller sees them: public ones and the restricted ones in `readable`
         (contract ids) in full, every other restricted one metadata-only. Sorted by name."""
-        _, packages, metadata = self._current(base_url)
-        return [
-            metadata.get(p["contract_id"], p) if p["contract_id"] not in readable else p for p in packages
-        ]
+        return self.caller_view(base_url, readable).packages
+
+    def caller_view(self, base_url: str, readable: frozenset[str] = frozenset()) -> CatalogView:
+        """`view()` with its indexes; shared by every caller with the same `readable` set."""
+        built = self._current(base_url)
+        found = built.views.get(readable)
+        if found is None:
+            packages, metadata = built.packages, built.metadata
+            listed = [
+                metadata.get(p["contract_id"], p) if p["contract_id"] not in readable else p for p in packages
+            ]
+            with self._lock:
+                found = built.views.get(readable)
+                if found is None:
+                    if len(built.views) >= _VIEWS_PER_BUILD:
+                        built.views.clear()
+                    found = built.views[readable] = CatalogView(listed, built.documents)
+        return found
+
+    def warm(self, base_url: str) -> None:
+        """Build the packages and the anonymous view's search index before the first request."""
+        self.caller_view(base_url).index.warm()
+
+    def package_json(self, base_url: str) -> PackageJson:
+        """The JSON text cache of the current build's packages (for the API's responses)."""
+        return self._current(base_url).json
+
+    def full_view(self, base_url: str) -> CatalogView:
+        """Every package in full (internal lookups only, never answered to a caller as such)."""
+        built = self._current(base_url)
+        if built.full is None:
+            built.full = CatalogView(built.packages, built.documents)
+        return built.full
+
+    def readable_for(self, agency: str | None) -> frozenset[str]:
+        """Ids of the restricted contracts `agency` (None = anonymous) sees in full, cached per build
+        of the contracts (the decision itself is `access.readable_restricted`)."""
+        from gdx.serve.access import Caller, readable_restricted
+
+        with self._lock:
+            self._refresh_contracts()
+            found = self._readable.get(agency)
+            if found is None:
+                found = readable_restricted(Caller(agency), self.contracts.values())
+                if len(self._readable) >= 4096:
+                    self._readable = {}
+                self._readable[agency] = found
+            return found
 
     def current_contracts(self) -> dict[str, Contract]:
         """The contracts as of now (re-read when a contract file changed)."""
@@ -361,11 +476,13 @@ class Catalog:
             self._refresh_contracts()
             return self.contracts
 
-    def agency_codes(self) -> set[str]:
+    def agency_codes(self) -> frozenset[str]:
         """Codes of the agencies in the registry (the `ref.agencies` seed)."""
+        if self._contracts_sig is not None and self._seen_sig in (None, self._contracts_sig):
+            return self._agency_codes  # loaded and unchanged since: no need for the lock
         with self._lock:
             self._refresh_contracts()
-            return set(self._agencies)
+            return self._agency_codes
 
     def stats(self) -> dict[str, DatasetStats]:
         """Mart figures per contract id."""
@@ -413,10 +530,7 @@ class Catalog:
 
     def find(self, base_url: str, key: str) -> dict[str, Any] | None:
         """A package in full by CKAN name, id, or contract id (internal: callers use RequestAccess)."""
-        for package in self.packages(base_url):
-            if key in (package["name"], package["id"], package.get("contract_id")):
-                return package
-        return None
+        return self.full_view(base_url).find(key)
 
     def contract_for(self, package: dict[str, Any]) -> Contract:
         return self.contracts[package["contract_id"]]

@@ -33,18 +33,8 @@ from gdx import __version__
 from gdx.serve.access import AccessDenied, AuditUnavailable, RequestAccess
 from gdx.serve.catalog import Catalog
 from gdx.serve.config import MAX_BODY_BYTES, ROWS_MAX
-from gdx.serve.search import (
-    Document,
-    QuerySyntaxError,
-    SortError,
-    facets,
-    free_text_terms,
-    matches,
-    parse_query,
-    parse_sort,
-    score,
-    sort_docs,
-)
+from gdx.serve.search import QuerySyntaxError, SortError, free_text_terms, parse_query, parse_sort
+from gdx.serve.views import PackageJson, dumps
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +58,9 @@ def invalid(**errors: str) -> ActionError:
     return ActionError(409, {"__type": "Validation Error", **{k: [v] for k, v in errors.items()}})
 
 
-def json_response(data: Any, status: int = 200) -> Response:
-    body = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+def json_response(data: Any, status: int = 200, packages: PackageJson | None = None) -> Response:
+    """`data` as JSON; with `packages`, the catalog's packages in it are copied from their cached text."""
+    body = packages.encode(data) if packages is not None else dumps(data)
     return Response(body, status_code=status, media_type="application/json;charset=utf-8")
 
 
@@ -174,7 +165,7 @@ def _query(text_value: str | None, key: str) -> Any:
 
 def package_list(ctx: ActionContext, data: dict[str, Any]) -> list[str]:
     """Names of all datasets, sorted. Parameters: limit, offset (natural numbers)."""
-    names = [p["name"] for p in ctx.packages()]
+    names = ctx.access.view().names
     offset = natural(data, "offset", 0) or 0
     limit = natural(data, "limit", None)
     return names[offset : None if limit is None else offset + limit]
@@ -213,17 +204,23 @@ def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     filters += [_query(f, "fq_list") for f in string_list(data, "fq_list")]
     terms = free_text_terms(q)
 
-    hits = []
-    for package in ctx.packages():
-        doc = Document.of(package)
-        if matches(q, doc) and all(matches(f, doc) for f in filters):
-            hits.append((doc, score(doc, terms)))
-    ordered = sort_docs(hits, sort_spec)
-    page = ordered[start : start + (rows or 0)]
-    ctx.access.disclose(doc.package for doc, _ in page)
+    index = ctx.access.view().index
+    selected = index.select(q)
+    for f in filters:
+        if not selected:
+            break
+        found = index.select(f)
+        if found is not index.everything:
+            selected = found if selected is index.everything else selected & found
+    positions = index.positions(selected)  # view order = name order, where sort_docs starts
+    scored = terms and any(key == "score" for key, _ in sort_spec)  # score only orders results
+    ordered = index.order(positions, sort_spec, index.scores(positions, terms if scored else []))
+    page = [index.docs[i].package for i in ordered[start : start + (rows or 0)]]
+    ctx.access.disclose(page)
     fl = (text(data, "fl") or "").replace(",", " ").split()  # "name,title", "name title" or a list
-    results = [doc.package if not fl else {k: doc.package.get(k) for k in fl} for doc, _ in page]
-    legacy, rich = facets([doc for doc, _ in ordered], facet_fields, facet_limit, facet_mincount)
+    results = [package if not fl else {k: package.get(k) for k in fl} for package in page]
+    whole_view = len(ordered) == len(index.docs)
+    legacy, rich = index.facets(ordered, facet_fields, facet_limit, facet_mincount, whole_view)
     return {
         "count": len(ordered),
         "sort": ", ".join(f"{k} {'desc' if d else 'asc'}" for k, d in sort_spec),
@@ -266,12 +263,8 @@ def resource_show(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _organizations(ctx: ActionContext) -> dict[str, dict[str, Any]]:
-    orgs: dict[str, dict[str, Any]] = {}
-    for package in ctx.packages():
-        org = package["organization"]
-        entry = orgs.setdefault(org["name"], {**org, "package_count": 0})
-        entry["package_count"] += 1
-    return orgs
+    """Organisation name → dict with its `package_count` in the caller's view (shared: not mutated)."""
+    return ctx.access.view().organizations
 
 
 def organization_list(ctx: ActionContext, data: dict[str, Any]) -> list[Any]:
@@ -480,7 +473,7 @@ async def action_endpoint(request: Request) -> Response:
         )
         return json_response(envelope, 500)
     envelope.update(success=True, result=result)
-    return json_response(envelope)
+    return json_response(envelope, packages=catalog.package_json(root))
 
 
 def _audit_unavailable(envelope: dict[str, Any]) -> Response:

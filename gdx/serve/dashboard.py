@@ -143,11 +143,11 @@ def _kpi_views(request: Request, code: str, agenda_only: bool = False) -> list[d
     return views
 
 
-async def overview(request: Request) -> Response:
+def _overview(request: Request) -> list[dict[str, Any]]:
     lang = _lang(request)
     provinces = []
     for code, agenda_th, agenda_en in PILOTS:
-        kpis = await run_in_threadpool(_kpi_views, request, code, True)
+        kpis = _kpi_views(request, code, True)
         agenda = next((k["agenda"] for k in kpis if k["agenda"]), None) or choose(agenda_th, agenda_en, lang)
         sources = {s["package"]["name"]: s for k in kpis for s in k["sources"]}.values()
         summary = {
@@ -155,7 +155,12 @@ async def overview(request: Request) -> Response:
             "fresh": sum(1 for s in sources if s["fresh"] == "good"),
         }
         provinces.append({"code": code, "agenda": agenda, "kpis": kpis, "summary": summary})
-    await run_in_threadpool(_access(request).record_reads)
+    _access(request).record_reads()
+    return provinces
+
+
+async def overview(request: Request) -> Response:
+    provinces = await run_in_threadpool(_overview, request)  # one worker-thread hop, not six
     return templates.TemplateResponse(request, "overview.html", _context(request, provinces=provinces))
 
 

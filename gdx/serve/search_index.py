@@ -1,0 +1,278 @@
+"""package_search over one caller class's view without scanning every package per request.
+
+`search.matches`, `search.sort_docs` and `search.facets` define what a query answers; this index
+gives the same answers from structures built once per view (gdx/serve/views.py):
+
+- per field, normalised value → positions (built on the first query naming the field): exact
+  terms are one lookup; wildcards and substring fields scan the field's distinct values, not the
+  packages;
+- the normalised free-text haystack of every package, and the positions each free-text term
+  matched (Thai has no word breaks, so free text stays a substring test);
+- per sort key, the value of every package (Thai sort keys computed once);
+- per facet field, the values of every package, and the counts over the whole view.
+
+Positions are indexes into the view's packages, which are sorted by name, so a sorted set of
+positions is already in the name order `sort_docs` starts from. Ranges and `field:*` are rare
+and evaluated with `search.matches` itself.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections import Counter
+from collections.abc import Callable
+from itertools import chain
+from typing import Any
+
+from gdx.serve.search import (
+    _FREE_TEXT_FIELDS,
+    And,
+    Document,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Range,
+    Term,
+    facet_values,
+    matches,
+    norm,
+    score,
+    thai_sort_key,
+)
+
+_TERM_CACHE = 1024  # free-text terms remembered per view (a term costs one pass over the texts)
+
+
+def _haystack(doc: Document) -> str:
+    """The normalised free text of a document, computed once and shared by every view holding it."""
+    text = doc.__dict__.get("_haystack")
+    if text is None:
+        text = doc.__dict__["_haystack"] = norm(doc.text)
+    return text
+
+
+class _NoScores(dict[int, float]):
+    """Every document scores 0 (no free-text terms): the score keeps the order as it is."""
+
+    def __missing__(self, key: int) -> float:
+        return 0.0
+
+
+def _sort_value(doc: Document, key: str) -> Any:
+    raw = doc.package.get(key)
+    if isinstance(raw, str) and key in ("title", "title_en", "name"):
+        return thai_sort_key(raw)
+    return raw
+
+
+def _memo(doc: Document, kind: str, key: str, compute: Callable[[], Any]) -> Any:
+    """A value derived from one document only, kept on it: views that share the document share it."""
+    memo = doc.__dict__.setdefault("_memo", {})
+    found = memo.get((kind, key))
+    if found is None:
+        found = memo[(kind, key)] = (compute(),)
+    return found[0]
+
+
+class SearchIndex:
+    """Query evaluation, sorting and facet counting over a fixed list of documents."""
+
+    def __init__(self, docs: list[Document]) -> None:
+        self.docs = docs
+        self.everything = frozenset(range(len(docs)))
+        self._texts: list[str] | None = None
+        self._fields: dict[str, dict[str, frozenset[int]]] = {}
+        self._terms: dict[str, frozenset[int]] = {}
+        self._sort_values: dict[str, list[Any]] = {}
+        self._facet_lists: dict[
+            str, tuple[list[list[str]], dict[str, str] | None, list[list[tuple[str, str]]]]
+        ] = {}
+        self._all_counts: dict[str, Counter[str]] = {}
+        self._all_positions: list[int] | None = None
+        self._all_orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
+        self._all_positions: list[int] | None = None
+        self._all_orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
+        self._lock = threading.Lock()  # guards the lazily built parts (built once, then read-only)
+
+    def warm(self, fields: tuple[str, ...] = ("organization", "tags", "res_format")) -> None:
+        """Build the free-text haystack and the postings of `fields` now, not on a first request."""
+        self._free_text("")
+        for name in fields:
+            self._field(name)
+            self._facet(name)
+
+    # --- matching ------------------------------------------------------------------------------------
+
+    def select(self, node: Node) -> frozenset[int]:
+        """Positions of the documents `node` matches (`search.matches` for each, in one go)."""
+        if isinstance(node, MatchAll):
+            return self.everything
+        if isinstance(node, Not):
+            return self.everything - self.select(node.node)
+        if isinstance(node, And):
+            found = self.select(node.nodes[0])
+            for sub in node.nodes[1:]:
+                if not found:
+                    break
+                found = found & self.select(sub)
+            return found
+        if isinstance(node, Or):
+            return frozenset().union(*(self.select(sub) for sub in node.nodes))
+        if isinstance(node, Range):
+            return self._scan(node)
+        return self._term(node)
+
+    def _scan(self, node: Node) -> frozenset[int]:
+        return frozenset(i for i, doc in enumerate(self.docs) if matches(node, doc))
+
+    def _term(self, node: Term) -> frozenset[int]:
+        if node.field is None or node.field in ("text", "q"):
+            value = node.value.strip("*")
+            if not value:
+                return self.everything
+            if "*" in value or "?" in value:
+                return self._scan(node)
+            return self._free_text(norm(value))
+        if node.value == "*":
+            return self._scan(node)
+        wanted = norm(node.value)
+        index = self._field(node.field)
+        if "*" in wanted or "?" in wanted:
+            keys = [k for k in index if fnmatch.fnmatchcase(k, wanted)]
+        elif node.field in _FREE_TEXT_FIELDS:
+            keys = [k for k in index if wanted in k]
+        else:
+            return index.get(wanted, frozenset())
+        return frozenset().union(*(index[k] for k in keys))
+
+    def _free_text(self, wanted: str) -> frozenset[int]:
+        found = self._terms.get(wanted)
+        if found is None:
+            if self._texts is None:
+                with self._lock:
+                    if self._texts is None:
+                        self._texts = [_haystack(doc) for doc in self.docs]
+            found = frozenset(i for i, text in enumerate(self._texts) if wanted in text)
+            if len(self._terms) >= _TERM_CACHE:
+                self._terms.clear()
+            self._terms[wanted] = found
+        return found
+
+    def _field(self, name: str) -> dict[str, frozenset[int]]:
+        index = self._fields.get(name)
+        if index is None:
+            with self._lock:
+                index = self._fields.get(name)
+                if index is None:
+                    positions: dict[str, set[int]] = {}
+                    for i, doc in enumerate(self.docs):
+                        normed = _memo(doc, "norm", name, lambda d=doc: [norm(v) for v in d.values(name)])
+                        for value in normed:
+                            positions.setdefault(value, set()).add(i)
+                    index = {k: frozenset(v) for k, v in positions.items()}
+                    self._fields[name] = index
+        return index
+
+    # --- scoring and sorting -------------------------------------------------------------------------
+
+    def scores(self, positions: list[int], terms: list[str]) -> dict[int, float]:
+        if not terms:
+            return _NoScores()
+        return {i: score(self.docs[i], terms) for i in positions}
+
+    def _values(self, key: str) -> list[Any]:
+        values = self._sort_values.get(key)
+        if values is None:
+            values = [_memo(doc, "sort", key, lambda d=doc: _sort_value(d, key)) for doc in self.docs]
+            self._sort_values[key] = values
+        return values
+
+    def positions(self, selected: frozenset[int]) -> list[int]:
+        """The selected positions in view (= name) order."""
+        if selected is self.everything:
+            if self._all_positions is None:
+                self._all_positions = list(range(len(self.docs)))
+            return self._all_positions
+        return sorted(selected)
+
+    def order(
+        self, positions: list[int], spec: list[tuple[str, bool]], scores: dict[int, float]
+    ) -> list[int]:
+        """`search.sort_docs` on positions (given in name order): stable keys, missing values last.
+        The order of the whole view is kept per sort when no score takes part (browsing)."""
+        whole = positions is self._all_positions and isinstance(scores, _NoScores)
+        key = tuple(spec)
+        if whole and key in self._all_orders:
+            return self._all_orders[key]
+        ordered = self._order(positions, spec, scores)
+        if whole:
+            self._all_orders[key] = ordered
+        return ordered
+
+    def _order(
+        self, positions: list[int], spec: list[tuple[str, bool]], scores: dict[int, float]
+    ) -> list[int]:
+        ordered = positions
+        for key, descending in reversed(spec):
+            value: Callable[[int], Any] = (
+                scores.__getitem__ if key == "score" else self._values(key).__getitem__
+            )
+            present = [i for i in ordered if value(i) is not None]
+            missing = [i for i in ordered if value(i) is None]
+            present.sort(key=value, reverse=descending)
+            ordered = present + missing
+        return ordered
+
+    # --- facets --------------------------------------------------------------------------------------
+
+    def _facet(self, name: str) -> tuple[list[list[str]], dict[str, str] | None, list[list[tuple[str, str]]]]:
+        """Per document the facet values; the display name of each value when it has only one."""
+        found = self._facet_lists.get(name)
+        if found is None:
+            pairs = [_memo(doc, "facet", name, lambda d=doc: facet_values(d, name)) for doc in self.docs]
+            display: dict[str, str] | None = {}
+            for doc_pairs in pairs:
+                for value, label in doc_pairs:
+                    shown = label or value
+                    if display is not None and display.setdefault(value, shown) != shown:
+                        display = None  # labels differ: the last document in result order names it
+            found = ([[v for v, _ in p] for p in pairs], display, pairs)
+            self._facet_lists[name] = found
+        return found
+
+    def facets(
+        self, ordered: list[int], names: list[str], limit: int, mincount: int, whole_view: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`search.facets` over the documents at `ordered` (`whole_view`: they are all of them)."""
+        legacy: dict[str, Any] = {}
+        rich: dict[str, Any] = {}
+        for name in names:
+            values, display, pairs = self._facet(name)
+            if display is None:
+                counts: dict[str, int] = {}
+                shown: dict[str, str] = {}
+                for i in ordered:
+                    for value, label in pairs[i]:
+                        counts[value] = counts.get(value, 0) + 1
+                        shown[value] = label or value
+            else:
+                shown = display
+                if whole_view:
+                    counts = self._all_counts.get(name)  # type: ignore[assignment]
+                    if counts is None:
+                        counts = self._all_counts[name] = Counter(chain.from_iterable(values))
+                else:
+                    counts = Counter(chain.from_iterable(map(values.__getitem__, ordered)))
+            items = sorted(
+                ((v, c) for v, c in counts.items() if c >= mincount), key=lambda vc: (-vc[1], vc[0])
+            )
+            if limit >= 0:
+                items = items[:limit]
+            legacy[name] = dict(items)
+            rich[name] = {
+                "title": name,
+                "items": [{"name": v, "display_name": shown[v], "count": c} for v, c in items],
+            }
+        return legacy, rich
