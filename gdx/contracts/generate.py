@@ -22,6 +22,9 @@ PROVINCES_SEED = "dbt_project/seeds/ref_provinces.csv"
 OWNED_GLOBS = (
     "contracts/_generated/*/*/*.json",
     "dbt_project/models/staging/*/_*__sources.yml",
+    # staging models of the contracts; hand-written staging lives one level deeper (hand_written/)
+    "dbt_project/models/staging/*/stg_*__*.sql",
+    "dbt_project/models/staging/*/_*__models.yml",
     "dags/ingest_*.py",
     "dags/ingest_pools.json",
     "dags/gdx_datasets.json",
