@@ -110,11 +110,15 @@ def test_one_contract_file_and_generate_give_a_built_staging_model(
         pytest.skip("provisioning a new agency needs the local secured broker")
     env = make_env(tmp_path, kafka_cluster, monkeypatch)
     root = env.root  # the project copy: contracts/ from make_env, plus dbt_project/ and dags/
-    shutil.copytree(REPO_ROOT / "dbt_project", root / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(
+        REPO_ROOT / "dbt_project", root / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
+    )
     shutil.copytree(REPO_ROOT / "dags", root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     path = env.contracts_dir / AGENCY / f"{DATASET}.yaml"
     path.parent.mkdir()
-    path.write_text(yaml.safe_dump(_new_contract(env.suffix), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(_new_contract(env.suffix), allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     _add_agency(root / "dbt_project" / "seeds" / "ref_agencies.csv")
     assert not (root / "dbt_project" / "models" / "staging" / AGENCY).exists()
 
@@ -124,7 +128,11 @@ def test_one_contract_file_and_generate_give_a_built_staging_model(
     assert f"dbt_project/models/staging/{AGENCY}/_{AGENCY}__models.yml" in written
     assert f"dbt_project/models/staging/{AGENCY}/_{AGENCY}__sources.yml" in written
     assert generate(check=True, root=root, contracts_dir=env.contracts_dir) == []
-    assert sorted(p.name for p in staging.iterdir()) == [f"_{AGENCY}__models.yml", f"_{AGENCY}__sources.yml", f"{MODEL}.sql"]
+    assert sorted(p.name for p in staging.iterdir()) == [
+        f"_{AGENCY}__models.yml",
+        f"_{AGENCY}__sources.yml",
+        f"{MODEL}.sql",
+    ]
 
     # The new agency as `gdx agencies provision` and the contract's ACLs make it: a principal of its own.
     from gdx.agencies import load_agencies
@@ -146,7 +154,9 @@ def test_one_contract_file_and_generate_give_a_built_staging_model(
         warehouse=tmp_path / "wh" / "onedata.duckdb",
         contracts_dir=env.contracts_dir,
     )
-    paths = BuildPaths.from_settings(settings, project_dir=root / "dbt_project", target_dir=tmp_path / "target")
+    paths = BuildPaths.from_settings(
+        settings, project_dir=root / "dbt_project", target_dir=tmp_path / "target"
+    )
     result = run_dbt(["build", "--select", MODEL], paths)
     assert result.ok, result.output[-6000:]
     built = {n.unique_id.split(".")[0] for n in result.nodes if n.status in {"success", "pass"}}
@@ -154,7 +164,9 @@ def test_one_contract_file_and_generate_give_a_built_staging_model(
 
     columns = [p.name for p in contract.properties]
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        types = dict(con.execute(f"select column_name, column_type from (describe staging.{MODEL})").fetchall())
+        types = dict(
+            con.execute(f"select column_name, column_type from (describe staging.{MODEL})").fetchall()
+        )
         rows = con.execute(f"select {', '.join(columns)}, _kafka_topic from staging.{MODEL}").fetchall()
     assert {k: types[k] for k in ("txn_date", "transactions", "fully_digital", "service_code")} == {
         "txn_date": "DATE",

@@ -42,14 +42,14 @@ def test_a_pseudonymised_property_is_only_ever_its_hmac_column() -> None:
     assert hmac["description"].startswith("HMAC-SHA256 pseudonym of citizen_id")
 
 
-def test_model_yaml_tests_required_columns_and_the_primary_key() -> None:
+def test_model_yaml_has_one_test_for_required_columns_and_the_primary_key() -> None:
     contract = CONTRACTS["customs.border_trade_daily"]
     model = to_staging_models(contract)["models"][0]
-    tested = {c["name"] for c in model["columns"] if "not_null" in c.get("data_tests", [])}
-    assert tested == {p.name for p in contract.properties if p.required} | {"_event_id"}
-    assert model["data_tests"] == [
-        {"unique_combination_of_columns": {"arguments": {"combination_of_columns": list(contract.primary_key)}}}
-    ]
+    assert not any("data_tests" in c for c in model["columns"])
+    (checks,) = model["data_tests"]
+    arguments = checks["contract_columns"]["arguments"]
+    assert arguments["not_null"] == [p.name for p in contract.properties if p.required] + ["_event_id"]
+    assert arguments["unique_key"] == list(contract.primary_key)
     described = {c["name"]: c["description"] for c in model["columns"]}
     assert described["value_thb"].endswith("Unit: THB.")
 
@@ -58,15 +58,23 @@ def test_models_of_one_agency_share_one_yaml_sorted_by_name() -> None:
     pcd = CONTRACTS["pcd.air_quality_hourly"]
     other = dataclasses.replace(pcd, id="pcd.water_quality_daily", dataset="water_quality_daily")
     merged = merge_models([to_staging_models(other), to_staging_models(pcd)])
-    assert [m["name"] for m in merged["models"]] == ["stg_pcd__air_quality_hourly", "stg_pcd__water_quality_daily"]
+    assert [m["name"] for m in merged["models"]] == [
+        "stg_pcd__air_quality_hourly",
+        "stg_pcd__water_quality_daily",
+    ]
 
 
 def test_generated_files_are_owned_and_seeds_get_none() -> None:
     files = expected_files(CONTRACTS)
     staging = sorted(p for p in files if p.startswith("dbt_project/models/staging/") and p.endswith(".sql"))
     kafka = [c for c in CONTRACTS.values() if not c.is_seed]
-    assert staging == sorted(f"dbt_project/models/staging/{c.agency}/stg_{c.agency}__{c.dataset}.sql" for c in kafka)
-    assert {"dbt_project/models/staging/*/stg_*__*.sql", "dbt_project/models/staging/*/_*__models.yml"} <= set(OWNED_GLOBS)
+    assert staging == sorted(
+        f"dbt_project/models/staging/{c.agency}/stg_{c.agency}__{c.dataset}.sql" for c in kafka
+    )
+    assert {
+        "dbt_project/models/staging/*/stg_*__*.sql",
+        "dbt_project/models/staging/*/_*__models.yml",
+    } <= set(OWNED_GLOBS)
     assert EXPORTERS["dbt_staging_models"].merge is merge_models
     doc = yaml.safe_load(files["dbt_project/models/staging/moi/_moi__models.yml"])
     assert [m["name"] for m in doc["models"]] == ["stg_moi__informal_debt_cases"]

@@ -112,7 +112,11 @@ def _table(contract: Contract) -> dict[str, Any]:
         # One test node per table (tests/generic/contract_columns.sql), not one per column: at
         # 8,000 datasets per-column tests made most of `dbt parse` (bench/scale_dbt.py).
         "data_tests": [
-            {"contract_columns": {"arguments": {"not_null": [*not_null, "_event_id"], "accepted_values": accepted}}}
+            {
+                "contract_columns": {
+                    "arguments": {"not_null": [*not_null, "_event_id"], "accepted_values": accepted}
+                }
+            }
         ],
     }
 
