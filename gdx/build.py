@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,14 @@ class BuildResult:
         if self.paths is None or not self.paths.export_dir.exists():
             return []
         return sorted(self.paths.export_dir.glob("*.parquet"))
+
+
+def selector_for(datasets: Iterable[tuple[str, str]]) -> str:
+    """dbt `--select` for what changed when these (agency, dataset) landed: each bronze source and
+    everything downstream of it (`source:bronze_<agency>.<dataset>+`), sorted and deduplicated so
+    the same set always gives the same command line."""
+    picked = sorted({(agency, dataset) for agency, dataset in datasets})
+    return " ".join(f"source:bronze_{agency}.{dataset}+" for agency, dataset in picked)
 
 
 def dbt_executable() -> str:

@@ -1,7 +1,8 @@
 """Write (or check) every artefact the contracts generate, so they never drift from the contracts.
 
 Artefacts (docs/conventions.md): `contracts/_generated/<agency>/<dataset>/{jsonschema,gx_suite,
-arrow_schema,catalog}.json`, `dbt_project/models/staging/<agency>/_<agency>__sources.yml`,
+arrow_schema,catalog}.json`, `dbt_project/models/staging/<agency>/_<agency>__sources.yml`, the
+staging models `stg_<agency>__<dataset>.sql` and `_<agency>__models.yml` beside it,
 `dags/ingest_<agency>__<dataset>.py` and their one-slot pools `dags/ingest_pools.json`, plus `dbt_project/seeds/ref_provinces.csv`, a copy of the
 package's `gdx/reference/th_provinces.csv` (one source for adapters and dbt). Generated files
 that no contract produces any more (a deleted contract, a bumped major) are removed by
@@ -23,6 +24,9 @@ PROVINCES_SEED = "dbt_project/seeds/ref_provinces.csv"
 OWNED_GLOBS = (
     "contracts/_generated/*/*/*.json",
     "dbt_project/models/staging/*/_*__sources.yml",
+    # staging models of the contracts; hand-written staging lives one level deeper (hand_written/)
+    "dbt_project/models/staging/*/stg_*__*.sql",
+    "dbt_project/models/staging/*/_*__models.yml",
     "dags/ingest_*.py",
     "dags/ingest_pools.json",
     "dags/gdx_datasets.json",

@@ -26,6 +26,13 @@ from gdx.contracts.exporters.dag import (
     to_pool,
 )
 from gdx.contracts.exporters.dbt import merge_sources, render_yaml, sources_path, to_dbt_sources
+from gdx.contracts.exporters.dbt_staging import (
+    merge_models,
+    model_path,
+    models_yml_path,
+    to_staging_models,
+    to_staging_sql,
+)
 from gdx.contracts.exporters.gx import to_gx_suite
 from gdx.contracts.exporters.json_schema import to_jsonschema
 from gdx.contracts.exporters.registry import REGISTRY_PATH, merge_registry, to_registry_entry
@@ -85,6 +92,15 @@ EXPORTERS: dict[str, Exporter] = {
         render=render_yaml,
         applies=_not_seed,
         merge=merge_sources,
+    ),
+    "dbt_staging_sql": Exporter("dbt_staging_sql", to_staging_sql, model_path, render=str, applies=_not_seed),
+    "dbt_staging_models": Exporter(
+        "dbt_staging_models",
+        to_staging_models,
+        models_yml_path,
+        render=render_yaml,
+        applies=_not_seed,
+        merge=merge_models,
     ),
     "dag": Exporter(
         "dag", to_dag_entry, dag_path, render=render_dag_file, applies=_not_seed, merge=merge_dag_entries

@@ -23,7 +23,7 @@ with
 
 hourly as (
 
-    select * from {{ ref('stg_pcd__air_quality_hourly') }}
+    select * from {{ ref('int_pcd__air_quality_hourly') }}
 
 ),
 

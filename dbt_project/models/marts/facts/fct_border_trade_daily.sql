@@ -2,7 +2,7 @@ with
 
 trade as (
 
-    select * from {{ ref('stg_customs__border_trade_daily') }}
+    select * from {{ ref('int_customs__border_trade_daily') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 transactions as (
 
-    select * from {{ ref('stg_dga__eservice_transactions_daily') }}
+    select * from {{ ref('int_dga__eservice_transactions_daily') }}
 
 ),
 

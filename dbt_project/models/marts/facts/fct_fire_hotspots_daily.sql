@@ -17,7 +17,7 @@ with
 
 hotspots as (
 
-    select * from {{ ref('stg_gistda__fire_hotspots') }}
+    select * from {{ ref('int_gistda__fire_hotspots') }}
 
 ),
 

@@ -7,7 +7,7 @@ with
 
 cases as (
 
-    select * from {{ ref('stg_moi__informal_debt_cases') }}
+    select * from {{ ref('int_moi__informal_debt_cases') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 reports as (
 
-    select * from {{ ref('stg_dla__municipal_waste_monthly') }}
+    select * from {{ ref('int_dla__municipal_waste_monthly') }}
 
 ),
 

@@ -1,0 +1,30 @@
+{#- Fire hotspots with units in the names (frp_mw, brightness_k), the Bangkok acquisition date as acq_date and the confidence as integer.
+    Typed, deduplicated rows come from the generated staging model. -#}
+select
+    hotspot_id,
+    latitude,
+    longitude,
+    acquired_at,
+    acq_date_local as acq_date,
+    satellite,
+    instrument,
+    cast(confidence_pct as integer) as confidence_pct,
+    confidence_class,
+    frp as frp_mw,
+    brightness as brightness_k,
+    daynight,
+    province_code as province_iso,
+    province_raw,
+    land_use,
+    _event_id,
+    _kafka_topic,
+    _kafka_partition,
+    _kafka_offset,
+    _kafka_timestamp,
+    _batch_id,
+    _contract_version,
+    _ingested_at,
+    ingest_date,
+    _first_published_at,
+    _first_offset
+from {{ ref('stg_gistda__fire_hotspots') }}
