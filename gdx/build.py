@@ -253,32 +253,6 @@ def build(
     return result
 
 
-def manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
-    """True when the manifest is missing or older than any project file (models, seeds, macros, tests, yml)."""
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    for folder in ("models", "seeds", "macros", "tests"):
-        for path in (project_dir / folder).rglob("*"):
-            if path.is_file() and path.stat().st_mtime > built:
-                return True
-    return (project_dir / "dbt_project.yml").stat().st_mtime > built
-
-
-def ensure_manifest(paths: BuildPaths | None = None) -> Path:
-    """target/manifest.json of the project, refreshed with `dbt parse` when the project changed.
-
-    The Airflow DAG renders its tasks from it (cheap, no `dbt ls`, no metadata DB needed).
-    """
-    paths = paths or BuildPaths.from_settings()
-    manifest = paths.target_dir / "manifest.json"
-    if manifest_is_stale(manifest, paths.project_dir):
-        result = run_dbt(["parse"], paths)  # also writes partial_parse.msgpack, which cosmos reuses
-        if not result.ok or not manifest.exists():
-            raise BuildError(f"dbt parse failed (exit {result.returncode}):\n{result.output[-3000:]}", result)
-    return manifest
-
-
 # --------------------------------------------------------------------------------------------
 # reading the KPI mart (from the Parquet export: no lock on the DuckDB file)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from gdx.build import BuildPaths, manifest_is_stale
+from gdx.build import BuildPaths
 from gdx.contracts.exporters import to_arrow_schema
 from gdx.contracts.model import load_all
 from gdx.settings import REPO_ROOT, Settings
@@ -54,22 +53,6 @@ def test_build_paths_are_absolute_and_exports_sit_beside_the_warehouse(tmp_path:
     assert paths.log_dir == tmp_path / "logs"
     s3 = BuildPaths.from_settings(dataclasses.replace(settings, lake_root="s3://bucket/lake"))
     assert s3.env()["GDX_LAKE_ROOT"] == "s3://bucket/lake"
-
-
-def test_manifest_staleness(tmp_path: Path) -> None:
-    (tmp_path / "models").mkdir()
-    (tmp_path / "dbt_project.yml").write_text("name: x\n")
-    manifest = tmp_path / "target" / "manifest.json"
-    assert manifest_is_stale(manifest, tmp_path)
-    manifest.parent.mkdir()
-    manifest.write_text("{}")
-    later = time.time() + 10
-    os.utime(manifest, (later, later))
-    assert not manifest_is_stale(manifest, tmp_path)
-    model = tmp_path / "models" / "m.sql"
-    model.write_text("select 1")
-    os.utime(model, (later + 10, later + 10))
-    assert manifest_is_stale(manifest, tmp_path)
 
 
 def test_every_kafka_contract_has_fixture_events() -> None:
