@@ -51,14 +51,17 @@ def bronze_asset_uris(registry_path: Path | None = None) -> list[str]:
     return sorted(entry.bronze_uri for entry in load_registry(registry_path))
 
 
-def build_marts_dag(registry_path: Path | None = None) -> Any:
-    """The `build_onedata_marts` DAG. Settings (lake, warehouse) are read by the tasks at run
-    time, so no environment variable of the parsing process changes the DAG."""
+def build_marts_dag(dag_file: str | Path | None = None) -> Any:
+    """The `build_onedata_marts` DAG over the registry next to `dag_file` (the bundle's own
+    datasets, whatever checkout gdx is imported from). Settings (lake, warehouse) are read by the
+    tasks at run time, so no environment variable of the parsing process changes the DAG."""
     from airflow.sdk import DAG, Asset, AssetAlias, AssetAny, Param, task
 
     from gdx.orchestration import build_tasks
 
-    inlets = [Asset(uri) for uri in bronze_asset_uris(registry_path)]
+    beside = Path(dag_file).with_name("gdx_datasets.json") if dag_file else None
+    registry = beside if beside is not None and beside.is_file() else None
+    inlets = [Asset(uri) for uri in bronze_asset_uris(registry)]
     with DAG(
         dag_id=DAG_ID,
         description="One dbt build of the One Data marts downstream of the bronze datasets that changed.",
