@@ -31,6 +31,22 @@
         cast(ingest_date as date) as ingest_date
 {%- endmacro %}
 
+{#- The lake metadata and dedup columns of a generated staging model, passed through unchanged by the
+    int_<agency>__<dataset> models (lineage back to the Kafka record and the ingestion batch). -#}
+{% macro lake_lineage_columns() -%}
+    _event_id,
+    _kafka_topic,
+    _kafka_partition,
+    _kafka_offset,
+    _kafka_timestamp,
+    _batch_id,
+    _contract_version,
+    _ingested_at,
+    ingest_date,
+    _first_published_at,
+    _first_offset
+{%- endmacro %}
+
 {#- The two period grains of the KPI mart, to cross join with dated rows. -#}
 {% macro period_types() -%}
     (values ('month'), ('fiscal_year')) as period_types (period_type)

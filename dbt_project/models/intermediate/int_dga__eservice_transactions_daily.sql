@@ -11,15 +11,5 @@ select
     transactions,
     fully_digital as is_fully_digital,
     completed_transactions,
-    _event_id,
-    _kafka_topic,
-    _kafka_partition,
-    _kafka_offset,
-    _kafka_timestamp,
-    _batch_id,
-    _contract_version,
-    _ingested_at,
-    ingest_date,
-    _first_published_at,
-    _first_offset
+    {{ lake_lineage_columns() }}
 from {{ ref('stg_dga__eservice_transactions_daily') }}

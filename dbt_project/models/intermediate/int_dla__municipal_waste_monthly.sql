@@ -13,15 +13,5 @@ select
     properly_disposed_tonnes,
     recycled_tonnes,
     improperly_disposed_tonnes,
-    _event_id,
-    _kafka_topic,
-    _kafka_partition,
-    _kafka_offset,
-    _kafka_timestamp,
-    _batch_id,
-    _contract_version,
-    _ingested_at,
-    ingest_date,
-    _first_published_at,
-    _first_offset
+    {{ lake_lineage_columns() }}
 from {{ ref('stg_dla__municipal_waste_monthly') }}

@@ -16,15 +16,5 @@ select
     province_code as province_iso,
     province_raw,
     land_use,
-    _event_id,
-    _kafka_topic,
-    _kafka_partition,
-    _kafka_offset,
-    _kafka_timestamp,
-    _batch_id,
-    _contract_version,
-    _ingested_at,
-    ingest_date,
-    _first_published_at,
-    _first_offset
+    {{ lake_lineage_columns() }}
 from {{ ref('stg_gistda__fire_hotspots') }}

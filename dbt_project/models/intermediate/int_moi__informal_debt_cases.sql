@@ -14,15 +14,5 @@ select
     settled_on,
     settled_amount_thb,
     debt_reduced_thb,
-    _event_id,
-    _kafka_topic,
-    _kafka_partition,
-    _kafka_offset,
-    _kafka_timestamp,
-    _batch_id,
-    _contract_version,
-    _ingested_at,
-    ingest_date,
-    _first_published_at,
-    _first_offset
+    {{ lake_lineage_columns() }}
 from {{ ref('stg_moi__informal_debt_cases') }}

@@ -15,15 +15,5 @@ select
     no2 as no2_ppb,
     so2 as so2_ppb,
     cast(aqi as integer) as aqi,
-    _event_id,
-    _kafka_topic,
-    _kafka_partition,
-    _kafka_offset,
-    _kafka_timestamp,
-    _batch_id,
-    _contract_version,
-    _ingested_at,
-    ingest_date,
-    _first_published_at,
-    _first_offset
+    {{ lake_lineage_columns() }}
 from {{ ref('stg_pcd__air_quality_hourly') }}
