@@ -1,7 +1,7 @@
 """`gdx demo` (what `make demo` runs): the whole exchange end to end on sample data.
 
 Each stage runs the same command a data engineer would type (`gdx kafka up`, `gdx sample`,
-`gdx produce`, `airflow dags test gdx_dispatch` and `ingest_<agency>`, `gdx build`, `gdx kpi`),
+`gdx produce`, `dag.test()` of gdx_dispatch and `ingest_<agency>` (gdx.orchestration.dag_test), `gdx build`, `gdx kpi`),
 so the demo exercises the real entry points, not a shortcut. Counts are reconciled from the lake's ledger at the end.
 """
 
@@ -133,13 +133,19 @@ def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
         result = produce_file(contract, path, connection=connection_for(contract.agency, settings))
         if result.failures:
             raise DemoError(f"publishing {cid} had {len(result.failures)} delivery failures")
-        report.produced[cid] = {"read": result.read, "rejected": len(result.rejects), "published": result.published}
-        stage(f"produce {cid}", t, f"{result.published} published, {len(result.rejects)} rejected at the edge")
+        report.produced[cid] = {
+            "read": result.read,
+            "rejected": len(result.rejects),
+            "published": result.published,
+        }
+        stage(
+            f"produce {cid}", t, f"{result.published} published, {len(result.rejects)} rejected at the edge"
+        )
 
     t = time.monotonic()
     # The dispatcher's one admin round over every topic: which agencies have records waiting.
-    _run("airflow dags test gdx_dispatch", [_bin("airflow"), "dags", "test", "gdx_dispatch"], env)
-    stage("dispatch", t, "airflow dags test gdx_dispatch")
+    _run("dag test gdx_dispatch", [_bin("python"), "-m", "gdx.orchestration.dag_test", "gdx_dispatch"], env)
+    stage("dispatch", t, "dag.test() of gdx_dispatch")
     by_agency: dict[str, list[str]] = {}
     for contract in sorted(contracts.values(), key=lambda c: c.id):
         by_agency.setdefault(contract.agency, []).append(contract.dataset)
@@ -147,20 +153,28 @@ def run_demo(echo: Callable[[str], object] = print) -> DemoReport:
         t = time.monotonic()
         dag_id = f"ingest_{agency}"
         conf = json.dumps({"datasets": datasets})
-        _run(f"airflow dags test {dag_id}", [_bin("airflow"), "dags", "test", dag_id, "--conf", conf], env)
-        stage(f"ingest {agency}", t, f"airflow dags test {dag_id} ({', '.join(datasets)})")
+        _run(
+            f"dag test {dag_id}",
+            [_bin("python"), "-m", "gdx.orchestration.dag_test", dag_id, "--conf", conf],
+            env,
+        )
+        stage(f"ingest {agency}", t, f"dag.test() of {dag_id} ({', '.join(datasets)})")
 
     report.ledger = reconcile(settings.lake_root)
     for cid, counts in report.ledger.items():
-        echo(f"  ledger {cid}: in={counts['rows_in']} landed={counts['rows_landed']} "
-             f"quarantined={counts['rows_quarantined']}")
+        echo(
+            f"  ledger {cid}: in={counts['rows_in']} landed={counts['rows_landed']} "
+            f"quarantined={counts['rows_quarantined']}"
+        )
 
     t = time.monotonic()
     _run("gdx build", [_bin("gdx"), "build"], env)
     stage("dbt build", t, f"warehouse {env.get('GDX_WAREHOUSE', settings.warehouse)}")
 
     echo(_run("gdx kpi", [_bin("gdx"), "kpi"], env))
-    echo("Dashboard and CKAN-compatible catalog: run `gdx serve` (or `make serve`) and open http://127.0.0.1:8000/")
+    echo(
+        "Dashboard and CKAN-compatible catalog: run `gdx serve` (or `make serve`) and open http://127.0.0.1:8000/"
+    )
     return report
 
 
@@ -178,6 +192,12 @@ def reconcile(lake_root: str) -> dict[str, dict[str, int]]:
     out = {}
     for contract_id, rows_in, landed, quarantined in rows:
         if rows_in != landed + quarantined:
-            raise DemoError(f"{contract_id}: ledger does not reconcile: {rows_in} in != {landed} + {quarantined}")
-        out[contract_id] = {"rows_in": int(rows_in), "rows_landed": int(landed), "rows_quarantined": int(quarantined)}
+            raise DemoError(
+                f"{contract_id}: ledger does not reconcile: {rows_in} in != {landed} + {quarantined}"
+            )
+        out[contract_id] = {
+            "rows_in": int(rows_in),
+            "rows_landed": int(landed),
+            "rows_quarantined": int(quarantined),
+        }
     return out

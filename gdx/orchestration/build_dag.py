@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gdx.orchestration.common import default_args
+from gdx.orchestration.common import build_dag_kwargs, default_args
 from gdx.settings import REPO_ROOT
 
 DAG_ID = "build_onedata_marts"
@@ -72,6 +72,7 @@ def build_marts_dag(dag_file: str | Path | None = None) -> Any:
         max_active_tasks=1,  # one DuckDB writer at a time
         dagrun_timeout=timedelta(hours=2),
         default_args=default_args(retries=1),
+        **build_dag_kwargs(),
         params={
             "full": Param(False, type="boolean", description="Build every model (ignore the watermark)."),
             "datasets": Param(

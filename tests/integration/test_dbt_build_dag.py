@@ -44,6 +44,7 @@ DAG_TEST = """
 import json, sys
 import airflow.models.dagrun as dagrun
 from airflow.dag_processing.dagbag import DagBag
+from gdx.orchestration.dag_test import run_dag_test
 
 events = json.loads(sys.argv[2])
 create = dagrun.get_or_create_dagrun
@@ -63,7 +64,7 @@ def with_events(*args, **kwargs):
 dagrun.get_or_create_dagrun = with_events
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
-run = bag.dags["build_onedata_marts"].test()
+run = run_dag_test(bag.dags["build_onedata_marts"])
 print("GDX_RESULT " + json.dumps({"state": str(run.state), "run_id": run.run_id}))
 """
 

@@ -35,6 +35,7 @@ DAG_TEST = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 from airflow.models.asset import AssetEvent, AssetModel
+from gdx.orchestration.dag_test import run_dag_test
 from airflow.utils.session import create_session
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
@@ -44,7 +45,7 @@ for dag_id in sys.argv[2:]:
     if dag_id.startswith("ingest_") and out.get("gdx_dispatch"):
         extras = out["gdx_dispatch"]["events"]
         conf = {"datasets": [d for e in extras if e["uri"] == "gdx://incoming/" + dag_id[7:] for d in e["extra"]["datasets"]]}
-    run = bag.dags[dag_id].test(run_conf=conf)
+    run = run_dag_test(bag.dags[dag_id], conf)
     with create_session() as session:
         rows = session.query(AssetModel.uri, AssetEvent.extra).join(AssetEvent, AssetEvent.asset_id == AssetModel.id).filter(
             AssetEvent.source_dag_id == dag_id, AssetEvent.source_run_id == run.run_id).all()
