@@ -35,9 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from airflow.configuration import conf as airflow_conf
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(
-        dag_folder=args.dags_folder or airflow_conf.get("core", "dags_folder"), include_examples=False
-    )
+    bag = DagBag(dag_folder=args.dags_folder or airflow_conf.get("core", "dags_folder"))
     if args.dag_id not in bag.dags:
         errors = "; ".join(
             f"{path}: {err.splitlines()[-1] if err else ''}" for path, err in bag.import_errors.items()
