@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from gdx.kafka_local import free_port
 
 SUPERUSER = "gdx_super"
 UNPRIVILEGED_USER = "nobody"
+STOP_WAIT_S = 15.0
 START_TIMEOUT_S = 60
 
 
@@ -161,16 +163,40 @@ class LocalPostgres:
         finally:
             conn.close()
 
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
-        """Fast shutdown (open sessions are rolled back); idempotent."""
+        """Fast shutdown (open sessions are rolled back); idempotent. Returns once the postmaster
+        process has exited: `pg_ctl stop -w` returns when the pid file is gone, which the postmaster
+        removes a moment before it exits, and a caller that then deletes the data dir or reuses
+        the port must not race it."""
         if not self._started:
             return
         self._started = False
+        pid = self.postmaster_pid()
         try:
             self._tool("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
         except (PostgresError, subprocess.TimeoutExpired):
             pass  # already gone: nothing to stop
+        if pid is not None:
+            deadline = time.monotonic() + STOP_WAIT_S
+            while process_running(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         atexit.unregister(self.stop)
+
+
+def process_running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (an exited child nobody has reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
 
 
 @contextmanager

@@ -4,11 +4,10 @@ password auth on TCP, never running as root, gone after stop."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
-from gdx.postgres_local import throwaway_postgres
+from gdx.postgres_local import process_running, throwaway_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -40,5 +39,4 @@ def test_throwaway_postgres_serves_its_url_and_stops_cleanly() -> None:
             p.name.startswith(".s.PGSQL.") for p in socket_dir.iterdir()
         )  # the socket is in its own dir
     assert not home.exists()
-    alive = subprocess.run(["kill", "-0", str(pid)], capture_output=True)
-    assert alive.returncode != 0, "postgres still running after stop"
+    assert not process_running(pid), "postgres still running after stop"
