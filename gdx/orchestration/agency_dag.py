@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gdx.orchestration.common import agency_dag_kwargs, default_args
+from gdx.orchestration.registry import bronze_asset_uri
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -35,10 +36,6 @@ RESETS = ("accept_gap", "new_topic_generation", "rewind_group")
 
 def incoming_asset_uri(agency: str) -> str:
     return f"gdx://incoming/{agency}"
-
-
-def bronze_asset_uri(agency: str, dataset: str) -> str:
-    return f"gdx://bronze/{agency}/{dataset}"
 
 
 def task_id(dataset: str) -> str:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdx.orchestration.registry import bronze_asset_uri
+
 log = logging.getLogger(__name__)
 
 URL_ENV = "GDX_AIRFLOW_API_URL"
@@ -40,10 +42,6 @@ class AirflowApiError(RuntimeError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def bronze_asset_uri(agency: str, dataset: str) -> str:
-    return f"gdx://bronze/{agency}/{dataset}"
 
 
 @dataclass

@@ -14,6 +14,12 @@ from gdx.settings import REPO_ROOT
 DEFAULT_PATH = REPO_ROOT / "dags" / "gdx_datasets.json"
 
 
+def bronze_asset_uri(agency: str, dataset: str) -> str:
+    """The Asset a dataset's landings emit (ingest tasks, `gdx ingest` via the REST API) and the dbt
+    DAG is scheduled on."""
+    return f"gdx://bronze/{agency}/{dataset}"
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     id: str
@@ -35,7 +41,7 @@ class DatasetEntry:
 
     @property
     def bronze_uri(self) -> str:
-        return f"gdx://bronze/{self.agency}/{self.dataset}"
+        return bronze_asset_uri(self.agency, self.dataset)
 
 
 @lru_cache(maxsize=4)
