@@ -9,7 +9,7 @@ neither the line numbers (they only make error messages precise) nor a full re-r
   same precise one `gdx contracts lint` gives;
 - parsed contracts are kept by file (path, mtime, size): after an edit only the changed files are
   parsed again;
-- the duplicate id / topic checks of `load_all` run over the whole set every time.
+- the duplicate id / topic checks of `load_all` (`check_unique`) run over the whole set every time.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from pathlib import Path
 
 import yaml
 
-from gdx.contracts.model import Contract, ContractError, contract_paths, load_contract, parse_contract
+from gdx.contracts.model import (
+    Contract,
+    ContractError,
+    check_unique,
+    contract_paths,
+    load_contract,
+    parse_contract,
+)
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -68,19 +75,7 @@ class ContractSource:
             known = self._files.get(path)
             contract = known[1] if known is not None and known[0] == sig else parse_file(path)
             files[path] = (sig, contract)
-        contracts: dict[str, Contract] = {}
-        topics: dict[str, str] = {}
-        for path, (_, contract) in files.items():
-            if contract.id in contracts:
-                raise ContractError(
-                    path, f"duplicate contract id {contract.id!r} (also {contracts[contract.id].path})"
-                )
-            if contract.topic and contract.topic in topics:
-                raise ContractError(
-                    path, f"topic {contract.topic!r} is already bound to {topics[contract.topic]}"
-                )
-            contracts[contract.id] = contract
-            if contract.topic:
-                topics[contract.topic] = contract.id
+        check_unique((path, contract.id, contract.topic) for path, (_, contract) in files.items())
+        contracts = {contract.id: contract for _, contract in files.values()}
         self._files = files
         return contracts
