@@ -69,6 +69,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="stage scale: comma-separated dataset counts (default 100,1000,8000; --quick: 100,1000)",
     )
+    p.add_argument(
+        "--scale-areas",
+        default=None,
+        help="stage scale: comma-separated areas to measure (default: every bench/scale_<area>.py)",
+    )
     p.add_argument("--seed", type=int, default=20240301)
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"result folder (default {RESULTS_DIR})")
     p.add_argument(
@@ -102,6 +107,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not scale_n or min(scale_n) < 1:
         p.error("--scale-n needs at least one count >= 1")
     args.scale_n = tuple(sorted(set(scale_n)))
+    args.scale_areas = tuple(a.strip() for a in (args.scale_areas or "").split(",") if a.strip())
+    from bench.stage_scale import areas
+
+    unknown_areas = sorted(set(args.scale_areas) - set(areas()))
+    if unknown_areas:
+        p.error(f"unknown scale area(s) {', '.join(unknown_areas)}; choose from {', '.join(areas())}")
     return args
 
 
@@ -150,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         records=args.records, repeats=args.repeats, stages=tuple(order), bad_ratio=args.bad_ratio, seed=args.seed,
         naive_records=args.naive_records, skip_10m=args.skip_10m, big_rows=args.big_rows,
         latency_rounds=args.latency_rounds, quick=args.quick, keep_workdir=args.keep_workdir,
-        scale_n=args.scale_n,
+        scale_n=args.scale_n, scale_areas=args.scale_areas,
     )  # fmt: skip
     run = Run()
     run.config = {

@@ -32,6 +32,8 @@ class Options:
     keep_workdir: bool = False
     scale_n: tuple[int, ...] = ()
     """Stage scale: dataset counts to build a scale world for (empty: the stage's defaults)."""
+    scale_areas: tuple[str, ...] = ()
+    """Stage scale: the areas to measure (empty: every `bench/scale_<area>.py`)."""
 
 
 @dataclass

@@ -164,7 +164,8 @@ def run(ctx: Context) -> None:
     ns = list(ctx.options.scale_n) or list(QUICK_NS if ctx.options.quick else DEFAULT_NS)
     modules: dict[str, Any] = {}
     not_measured: dict[str, str] = {}
-    for area in areas():
+    wanted = list(ctx.options.scale_areas) or areas()
+    for area in wanted:
         module, why = load_area(area)
         if module is None:
             not_measured[area] = why or "unavailable"
