@@ -13,6 +13,10 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(None, help="Interface to listen on (default $GDX_SERVE_HOST or 127.0.0.1)."),
         port: int = typer.Option(None, help="TCP port (default $GDX_SERVE_PORT or 8000)."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
+        workers: int = typer.Option(
+            None,
+            help="Worker processes sharing the built catalog (default $GDX_SERVE_WORKERS or one per core, at most 4).",
+        ),
     ) -> None:
         """Serve the catalog API, DCAT-AP and the dashboard, read-only from the contracts and marts."""
         from dataclasses import replace
@@ -37,24 +41,43 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from gdx.serve.app import create_app
+        from gdx.serve.workers import default_workers, serve_forked
 
-        try:  # uvicorn only logs a failed bind; say it as one clear line instead
-            with socket.create_server((settings.host, settings.port)):
-                pass
+        try:
+            count = workers if workers is not None else default_workers()
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        if count < 1:
+            raise fail(f"--workers {count} must be at least 1")
+        try:  # bound here, once, and shared by every worker; uvicorn would only log a failed bind
+            sock = socket.create_server((settings.host, settings.port), backlog=2048)
         except OSError as exc:
             raise fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
 
         application = create_app(settings)
+        catalog = application.state.catalog
         try:
             # fail early on bad contracts; and build the anonymous view's index before serving
-            application.state.catalog.warm(settings.base_url or f"http://{settings.host}:{settings.port}")
+            catalog.warm(settings.base_url or f"http://{settings.host}:{settings.port}")
         except ContractError as exc:
             raise fail(str(exc)) from None
         exports = settings.exports_dir
         typer.echo(
-            f"serving http://{settings.host}:{settings.port}/ (marts: {exports if exports.is_dir() else settings.warehouse})",
+            f"serving http://{settings.host}:{settings.port}/ with {count} worker(s) "
+            f"(marts: {exports if exports.is_dir() else settings.warehouse})",
             err=True,
         )
-        uvicorn.run(
-            application, host=settings.host, port=settings.port, log_level=log_level, server_header=False
-        )
+
+        def run(listening: socket.socket) -> None:
+            config = uvicorn.Config(application, log_level=log_level, server_header=False)
+            uvicorn.Server(config).run(sockets=[listening])
+
+        if count == 1:
+            run(sock)
+            return
+
+        def run_worker(listening: socket.socket) -> None:
+            catalog.after_fork()
+            run(listening)
+
+        raise typer.Exit(serve_forked(sock, count, run_worker))

@@ -341,8 +341,13 @@ class Catalog:
         self.marts = marts
         self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
+        # The file signatures are tuples of 8,000 entries: comparing two of them costs ~2 ms, so
+        # requests compare generation numbers instead, and only the watcher compares signatures.
         self._contracts_sig: Any = None
+        self._contracts_gen = 0  # generation of the loaded contracts (0 = not loaded yet)
         self._seen_sig: Any = None  # the latest signature the watcher thread saw
+        self._seen_gen = 0  # bumped by the watcher when `_seen_sig` changed
+        self._loaded_seen_gen = 0  # the `_seen_gen` the loaded contracts reflect
         self._watcher: threading.Thread | None = None
         self.contracts: dict[str, Contract] = {}
         self._agencies: dict[str, Row] = {}
@@ -354,21 +359,35 @@ class Catalog:
     def _contracts_signature(self) -> tuple[Any, ...]:
         return self._source.signatures()
 
-    def _refresh_contracts(self) -> Any:
-        """Load the contracts the first time, and again after the watcher saw a file change."""
-        if self._contracts_sig is None:
+    def _refresh_contracts(self) -> int:
+        """Load the contracts the first time, and again after the watcher saw a file change;
+        the generation of the contracts now loaded."""
+        if self._contracts_gen == 0:
             sig = self._contracts_signature()
+            seen_gen = self._seen_gen
         else:
             self._start_watcher()
-            sig = self._seen_sig if self._seen_sig is not None else self._contracts_sig
-        if sig != self._contracts_sig:
+            seen_gen = self._seen_gen
+            if seen_gen == self._loaded_seen_gen:
+                return self._contracts_gen
+            sig = self._seen_sig
+        if self._contracts_gen == 0 or sig != self._contracts_sig:
             self.contracts = self._source.load(sig)
             self._agencies = _read_agencies(self.contracts, self.contracts_dir.parent)
             self._agency_codes = frozenset(self._agencies)
             self._readable = {}
             self._contracts_sig = sig
+            self._contracts_gen += 1
             self._built.clear()
-        return sig
+        self._loaded_seen_gen = seen_gen
+        return self._contracts_gen
+
+    def after_fork(self) -> None:
+        """In a worker forked from the process that built the catalog: the watcher thread did not
+        survive the fork, so the next refresh starts this process's own (each worker notices an
+        edited contract by itself), and no lock is left held by a thread that is not there."""
+        self._watcher = None
+        self._lock = threading.Lock()
 
     def _start_watcher(self) -> None:
         """Stat the contract files every `recheck_seconds` in a background thread: at 8,000 files a
@@ -382,7 +401,10 @@ class Catalog:
                 time.sleep(pause)
                 try:
                     started = time.monotonic()
-                    self._seen_sig = self._contracts_signature()
+                    sig = self._contracts_signature()
+                    if sig != (self._seen_sig if self._seen_sig is not None else self._contracts_sig):
+                        self._seen_sig = sig
+                        self._seen_gen += 1
                     # never more than ~5% of a core on watching, however many contracts there are
                     pause = max(self.recheck_seconds, 20 * (time.monotonic() - started))
                 except OSError as exc:  # the folder is being replaced: look again next time
@@ -441,8 +463,11 @@ class Catalog:
         return found
 
     def warm(self, base_url: str) -> None:
-        """Build the packages and the anonymous view's search index before the first request."""
+        """Build the packages and the anonymous view's search index before the first request, and
+        start watching the contract files."""
         self.caller_view(base_url).index.warm()
+        with self._lock:
+            self._start_watcher()
 
     def package_json(self, base_url: str) -> PackageJson:
         """The JSON text cache of the current build's packages (for the API's responses)."""
@@ -478,7 +503,7 @@ class Catalog:
 
     def agency_codes(self) -> frozenset[str]:
         """Codes of the agencies in the registry (the `ref.agencies` seed)."""
-        if self._contracts_sig is not None and self._seen_sig in (None, self._contracts_sig):
+        if self._contracts_gen and self._seen_gen == self._loaded_seen_gen:
             return self._agency_codes  # loaded and unchanged since: no need for the lock
         with self._lock:
             self._refresh_contracts()
