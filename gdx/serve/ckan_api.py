@@ -205,22 +205,14 @@ def package_search(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     terms = free_text_terms(q)
 
     index = ctx.access.view().index
-    selected = index.select(q)
-    for f in filters:
-        if not selected:
-            break
-        found = index.select(f)
-        if found is not index.everything:
-            selected = found if selected is index.everything else selected & found
-    positions = index.positions(selected)  # view order = name order, where sort_docs starts
     scored = terms and any(key == "score" for key, _ in sort_spec)  # score only orders results
-    ordered = index.order(positions, sort_spec, index.scores(positions, terms if scored else []))
+    ordered, key = index.query(q, filters, sort_spec, terms if scored else [])
     page = [index.docs[i].package for i in ordered[start : start + (rows or 0)]]
     ctx.access.disclose(page)
     fl = (text(data, "fl") or "").replace(",", " ").split()  # "name,title", "name title" or a list
     results = [package if not fl else {k: package.get(k) for k in fl} for package in page]
     whole_view = len(ordered) == len(index.docs)
-    legacy, rich = index.facets(ordered, facet_fields, facet_limit, facet_mincount, whole_view)
+    legacy, rich = index.facets(ordered, facet_fields, facet_limit, facet_mincount, whole_view, key)
     return {
         "count": len(ordered),
         "sort": ", ".join(f"{k} {'desc' if d else 'asc'}" for k, d in sort_spec),

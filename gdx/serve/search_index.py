@@ -43,6 +43,8 @@ from gdx.serve.search import (
 )
 
 _TERM_CACHE = 1024  # free-text terms remembered per view (a term costs one pass over the texts)
+_RESULT_CACHE = 2048  # answered queries remembered per view: (q, fq, sort) → ordered positions
+_FACET_CACHE = 4096  # facet answers remembered per view: (query, field, limit, mincount) → counts
 
 
 def _haystack(doc: Document) -> str:
@@ -55,6 +57,13 @@ def _haystack(doc: Document) -> str:
 
 class _NoScores(dict[int, float]):
     """Every document scores 0 (no free-text terms): the score keeps the order as it is."""
+
+    def __missing__(self, key: int) -> float:
+        return 0.0
+
+
+class _Scores(dict[int, float]):
+    """The scores of the documents a term occurs in; every other document scores 0."""
 
     def __missing__(self, key: int) -> float:
         return 0.0
@@ -92,8 +101,11 @@ class SearchIndex:
         self._all_counts: dict[str, Counter[str]] = {}
         self._all_positions: list[int] | None = None
         self._all_orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
-        self._all_positions: list[int] | None = None
-        self._all_orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
+        # The view never changes once built, so an answer computed once is the answer for good:
+        # the same query, sort or facet again is a dictionary lookup (Solr's result caches).
+        self._term_scores: dict[str, _Scores] = {}
+        self._results: dict[Any, list[int]] = {}
+        self._facet_answers: dict[Any, tuple[dict[str, int], dict[str, Any]]] = {}
         self._lock = threading.Lock()  # guards the lazily built parts (built once, then read-only)
 
     def warm(self, fields: tuple[str, ...] = ("organization", "tags", "res_format")) -> None:
@@ -102,6 +114,30 @@ class SearchIndex:
         for name in fields:
             self._field(name)
             self._facet(name)
+
+    # --- a whole query -------------------------------------------------------------------------------
+
+    def query(
+        self, q: Node, filters: list[Node], spec: list[tuple[str, bool]], terms: list[str]
+    ) -> tuple[list[int], Any]:
+        """Positions matching `q` and every filter, in `spec` order (`terms` score them when the
+        sort names the score), and the key under which `facets` may remember their counts."""
+        key = (q, tuple(filters), tuple(spec), tuple(terms))
+        found = self._results.get(key)
+        if found is None:
+            selected = self.select(q)
+            for f in filters:
+                if not selected:
+                    break
+                narrowed = self.select(f)
+                if narrowed is not self.everything:
+                    selected = narrowed if selected is self.everything else selected & narrowed
+            positions = self.positions(selected)
+            found = self.order(positions, spec, self.scores(positions, terms))
+            if len(self._results) >= _RESULT_CACHE:
+                self._results.clear()
+            self._results[key] = found
+        return found, key  # facet labels may depend on the order: the sort is part of the key
 
     # --- matching ------------------------------------------------------------------------------------
 
@@ -178,9 +214,26 @@ class SearchIndex:
     # --- scoring and sorting -------------------------------------------------------------------------
 
     def scores(self, positions: list[int], terms: list[str]) -> dict[int, float]:
+        """`search.score` of the documents at `positions`, from per-term scores computed once."""
         if not terms:
             return _NoScores()
-        return {i: score(self.docs[i], terms) for i in positions}
+        per_term = [self._term_score(term) for term in terms]
+        if len(per_term) == 1:
+            return per_term[0]
+        return {i: float(sum(t[i] for t in per_term)) for i in positions}
+
+    def _term_score(self, term: str) -> _Scores:
+        found = self._term_scores.get(term)
+        if found is None:
+            found = _Scores()
+            for i, doc in enumerate(self.docs):
+                value = score(doc, [term])
+                if value:
+                    found[i] = value
+            if len(self._term_scores) >= _TERM_CACHE:
+                self._term_scores.clear()
+            self._term_scores[term] = found
+        return found
 
     def _values(self, key: str) -> list[Any]:
         values = self._sort_values.get(key)
@@ -243,36 +296,53 @@ class SearchIndex:
         return found
 
     def facets(
-        self, ordered: list[int], names: list[str], limit: int, mincount: int, whole_view: bool
+        self,
+        ordered: list[int],
+        names: list[str],
+        limit: int,
+        mincount: int,
+        whole_view: bool,
+        key: Any = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """`search.facets` over the documents at `ordered` (`whole_view`: they are all of them)."""
+        """`search.facets` over the documents at `ordered` (`whole_view`: they are all of them).
+        With the `key` of `query`, each field's answer is remembered (callers must not mutate it)."""
         legacy: dict[str, Any] = {}
         rich: dict[str, Any] = {}
         for name in names:
-            values, display, pairs = self._facet(name)
-            if display is None:
-                counts: dict[str, int] = {}
-                shown: dict[str, str] = {}
-                for i in ordered:
-                    for value, label in pairs[i]:
-                        counts[value] = counts.get(value, 0) + 1
-                        shown[value] = label or value
-            else:
-                shown = display
-                if whole_view:
-                    counts = self._all_counts.get(name)  # type: ignore[assignment]
-                    if counts is None:
-                        counts = self._all_counts[name] = Counter(chain.from_iterable(values))
-                else:
-                    counts = Counter(chain.from_iterable(map(values.__getitem__, ordered)))
-            items = sorted(
-                ((v, c) for v, c in counts.items() if c >= mincount), key=lambda vc: (-vc[1], vc[0])
-            )
-            if limit >= 0:
-                items = items[:limit]
-            legacy[name] = dict(items)
-            rich[name] = {
-                "title": name,
-                "items": [{"name": v, "display_name": shown[v], "count": c} for v, c in items],
-            }
+            cache_key = None if key is None else (key, name, limit, mincount)
+            cached = self._facet_answers.get(cache_key) if cache_key is not None else None
+            if cached is None:
+                cached = self._facet_field(ordered, name, limit, mincount, whole_view)
+                if cache_key is not None:
+                    if len(self._facet_answers) >= _FACET_CACHE:
+                        self._facet_answers.clear()
+                    self._facet_answers[cache_key] = cached
+            legacy[name], rich[name] = cached
         return legacy, rich
+
+    def _facet_field(
+        self, ordered: list[int], name: str, limit: int, mincount: int, whole_view: bool
+    ) -> tuple[dict[str, int], dict[str, Any]]:
+        values, display, pairs = self._facet(name)
+        if display is None:
+            counts: dict[str, int] = {}
+            shown: dict[str, str] = {}
+            for i in ordered:
+                for value, label in pairs[i]:
+                    counts[value] = counts.get(value, 0) + 1
+                    shown[value] = label or value
+        else:
+            shown = display
+            if whole_view:
+                counts = self._all_counts.get(name)  # type: ignore[assignment]
+                if counts is None:
+                    counts = self._all_counts[name] = Counter(chain.from_iterable(values))
+            else:
+                counts = Counter(chain.from_iterable(map(values.__getitem__, ordered)))
+        items = sorted(((v, c) for v, c in counts.items() if c >= mincount), key=lambda vc: (-vc[1], vc[0]))
+        if limit >= 0:
+            items = items[:limit]
+        return dict(items), {
+            "title": name,
+            "items": [{"name": v, "display_name": shown[v], "count": c} for v, c in items],
+        }
