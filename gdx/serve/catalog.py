@@ -435,6 +435,17 @@ class Catalog:
             self._built[base_url] = _Build(sig, packages, metadata)
             return self._built[base_url]
 
+    def is_current(self, base_url: str) -> bool:
+        """True when the build for `base_url` is up to date and checked recently: work on it is a
+        few in-memory lookups that need not leave the event loop (no lock, no file access here)."""
+        state = self._state
+        if state is None or time.monotonic() - state[1] >= self.recheck_seconds:
+            return False
+        if self._seen_gen != self._loaded_seen_gen:
+            return False
+        built = self._built.get(base_url)
+        return built is not None and built.signature == state[0]
+
     def packages(self, base_url: str) -> list[dict[str, Any]]:
         """All packages in full, sorted by name: internal use only, callers see `view()`.
         Callers must not mutate them."""

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gdx import __version__
-from gdx.serve.access import AccessDenied, AuditUnavailable, RequestAccess
+from gdx.serve.access import AccessDenied, AuditUnavailable, RequestAccess, presented_token
 from gdx.serve.catalog import Catalog
 from gdx.serve.config import MAX_BODY_BYTES, ROWS_MAX
 from gdx.serve.search import QuerySyntaxError, SortError, free_text_terms, parse_query, parse_sort
@@ -62,6 +62,29 @@ def json_response(data: Any, status: int = 200, packages: PackageJson | None = N
     """`data` as JSON; with `packages`, the catalog's packages in it are copied from their cached text."""
     body = packages.encode(data) if packages is not None else dumps(data)
     return Response(body, status_code=status, media_type="application/json;charset=utf-8")
+
+
+async def in_memory(catalog: Catalog, base_url: str, func: Callable[..., Any], *args: Any) -> Any:
+    """`func(*args)` on the event loop when the catalog is current (lookups in prebuilt
+    structures: a hop to a worker thread would cost more CPU than the work), else in a worker
+    thread (it may have to rebuild the catalog, which takes seconds at national scale)."""
+    if catalog.is_current(base_url):
+        return func(*args)
+    return await run_in_threadpool(func, *args)
+
+
+async def request_access(request: Request, catalog: Catalog, base_url: str) -> RequestAccess:
+    """`RequestAccess.of`; on the event loop for an anonymous caller of a current catalog (a
+    token is checked in a worker thread: its store may be re-read, a refusal audited)."""
+    if presented_token(request.headers) is None:
+        return await in_memory(catalog, base_url, RequestAccess.of, request)
+    return await run_in_threadpool(RequestAccess.of, request)
+
+
+async def record_reads(access: RequestAccess) -> None:
+    """`access.record_reads()`, in a worker thread when there is anything to append."""
+    if access.caller.authenticated and access.disclosed:
+        await run_in_threadpool(access.record_reads)
 
 
 def denied(message: str) -> ActionError:
@@ -425,7 +448,7 @@ async def action_endpoint(request: Request) -> Response:
     root = base_url(request, settings.base_url)
     envelope: dict[str, Any] = {"help": f"{root}/api/3/action/help_show?name={name}"}
     try:
-        access = await run_in_threadpool(RequestAccess.of, request)
+        access = await request_access(request, catalog, root)
     except AccessDenied as exc:  # a token that is not (or no longer) valid
         envelope.update(success=False, error=denied(exc.message).error)
         return json_response(envelope, 403)
@@ -441,8 +464,8 @@ async def action_endpoint(request: Request) -> Response:
         data = await request_data(request)
         data.pop("callback", None)  # no JSONP: this API serves JSON only
         ctx = ActionContext(catalog, root, settings.site_title, access)
-        result = await run_in_threadpool(ACTIONS[name], ctx, data)
-        await run_in_threadpool(access.record_reads)  # before the answer leaves: no record, no data
+        result = await in_memory(catalog, root, ACTIONS[name], ctx, data)
+        await record_reads(access)  # before the answer leaves: no record, no data
     except BadRequest as exc:
         envelope.update(success=False, error={"__type": "Bad Request", "message": f"Bad request - {exc}"})
         return json_response(envelope, exc.status)

@@ -231,8 +231,10 @@ async def catalog_page(request: Request) -> Response:
 
 
 async def dataset_page(request: Request) -> Response:
-    access = await run_in_threadpool(_access, request)
-    package = await run_in_threadpool(access.find, request.path_params["name"])
+    catalog = request.app.state.catalog
+    root = ckan_api.base_url(request, request.app.state.settings.base_url)
+    access = request.state.access = await ckan_api.request_access(request, catalog, root)
+    package = await ckan_api.in_memory(catalog, root, access.find, request.path_params["name"])
     if package is None:
         return templates.TemplateResponse(
             request, "not_found.html", _context(request, what=request.path_params["name"]), status_code=404
@@ -248,7 +250,7 @@ async def dataset_page(request: Request) -> Response:
             status_code=403,
         )
     access.disclose([package])
-    await run_in_threadpool(access.record_reads)
+    await ckan_api.record_reads(access)
     return templates.TemplateResponse(
         request,
         "dataset.html",
