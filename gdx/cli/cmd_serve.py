@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from gdx.cli.errors import fail
+
+if TYPE_CHECKING:
+    from gdx.security.tokens import TokenStore
+
+
+def _token_agencies(tokens: TokenStore) -> list[str]:
+    """Agencies holding an active API token: their views are built before serving. A damaged
+    store is the requests' problem (each is refused with the reason), not start-up's."""
+    from gdx.security.tokens import TokenError
+
+    try:
+        return sorted({r.agency for r in tokens.records() if r.active})
+    except TokenError:
+        return []
 
 
 def register(app: typer.Typer) -> None:
@@ -57,8 +73,9 @@ def register(app: typer.Typer) -> None:
         application = create_app(settings)
         catalog = application.state.catalog
         try:
-            # fail early on bad contracts; and build the anonymous view's index before serving
-            catalog.warm(settings.base_url or f"http://{settings.host}:{settings.port}")
+            # fail early on bad contracts; build the views of anonymous callers and token holders
+            agencies = _token_agencies(application.state.tokens)
+            catalog.warm(settings.base_url or f"http://{settings.host}:{settings.port}", agencies)
         except ContractError as exc:
             raise fail(str(exc)) from None
         exports = settings.exports_dir

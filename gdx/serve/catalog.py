@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -473,10 +474,14 @@ class Catalog:
                     found = built.views[readable] = CatalogView(listed, built.documents)
         return found
 
-    def warm(self, base_url: str) -> None:
-        """Build the packages and the anonymous view's search index before the first request, and
-        start watching the contract files."""
-        self.caller_view(base_url).index.warm()
+    def warm(self, base_url: str, agencies: Iterable[str] = ()) -> None:
+        """Build the packages, the views of anonymous callers and of `agencies` (those with API
+        tokens) with their indexes before the first request, and start watching the contracts."""
+        views = [self.caller_view(base_url)]
+        views += [self.caller_view(base_url, self.readable_for(a)) for a in agencies]
+        for view in views:
+            view.warm()
+        self.full_view(base_url).find("")
         with self._lock:
             self._start_watcher()
 

@@ -285,23 +285,20 @@ def _organizations(ctx: ActionContext) -> dict[str, dict[str, Any]]:
 def organization_list(ctx: ActionContext, data: dict[str, Any]) -> list[Any]:
     """Publishing agencies. Parameters: all_fields (dicts instead of names), sort (`name asc`,
     `title asc`, `package_count desc`), organizations (only these names), limit, offset."""
-    orgs = list(_organizations(ctx).values())
     wanted = string_list(data, "organizations")
-    if wanted:
-        orgs = [o for o in orgs if o["name"] in wanted]
     sort = (text(data, "sort") or "name asc").split()
     key = sort[0] if sort else "name"
     if key not in ("name", "title", "package_count"):
         raise invalid(sort="Sort field must be name, title or package_count")
     descending = len(sort) > 1 and sort[1].lower() == "desc"
-    orgs.sort(key=lambda o: o["name"])
-    orgs.sort(key=lambda o: o[key], reverse=descending)
+    orgs, names = ctx.access.view().sorted_organizations(key, descending)
+    if wanted:
+        orgs = [o for o in orgs if o["name"] in wanted]
+        names = [o["name"] for o in orgs]
     offset = natural(data, "offset", 0) or 0
     limit = natural(data, "limit", None)
-    orgs = orgs[offset : None if limit is None else offset + limit]
-    if boolean(data, "all_fields", False):
-        return orgs
-    return [o["name"] for o in orgs]
+    end = None if limit is None else offset + limit
+    return orgs[offset:end] if boolean(data, "all_fields", False) else names[offset:end]
 
 
 def organization_show(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:

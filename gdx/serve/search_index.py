@@ -108,12 +108,20 @@ class SearchIndex:
         self._facet_answers: dict[Any, tuple[dict[str, int], dict[str, Any]]] = {}
         self._lock = threading.Lock()  # guards the lazily built parts (built once, then read-only)
 
-    def warm(self, fields: tuple[str, ...] = ("organization", "tags", "res_format")) -> None:
-        """Build the free-text haystack and the postings of `fields` now, not on a first request."""
+    def warm(
+        self,
+        fields: tuple[str, ...] = ("organization", "tags", "res_format", "license_id", "data_category"),
+        sorts: tuple[str, ...] = ("metadata_modified", "title", "name"),
+    ) -> None:
+        """Build the free-text haystack, the postings and facet lists of `fields` and the sort
+        values of `sorts` now: in the process that forks the workers, so that they share them
+        instead of each building its own on its first requests."""
         self._free_text("")
         for name in fields:
             self._field(name)
             self._facet(name)
+        for key in sorts:
+            self._values(key)
 
     # --- a whole query -------------------------------------------------------------------------------
 
@@ -226,8 +234,13 @@ class SearchIndex:
         found = self._term_scores.get(term)
         if found is None:
             found = _Scores()
-            for i, doc in enumerate(self.docs):
-                value = score(doc, [term])
+            bare = term.strip("*")
+            # a document scores only where the term occurs, so in its haystack (all its texts)
+            candidates = (
+                self._free_text(bare) if "*" not in bare and "?" not in bare else range(len(self.docs))
+            )
+            for i in candidates:
+                value = score(self.docs[i], [term])
                 if value:
                     found[i] = value
             if len(self._term_scores) >= _TERM_CACHE:

@@ -79,6 +79,15 @@ class CatalogView:
         self._index: SearchIndex | None = None
         self._organizations: dict[str, dict[str, Any]] | None = None
         self._names: list[str] | None = None
+        self._org_orders: dict[tuple[str, bool], tuple[list[dict[str, Any]], list[str]]] = {}
+
+    def warm(self) -> None:
+        """Build what requests use (lookups, search index, organisations) now, not on a request."""
+        self.find("")
+        _ = self.names
+        self.index.warm()
+        for key in ("name", "title", "package_count"):
+            self.sorted_organizations(key, False)
 
     def find(self, key: str) -> dict[str, Any] | None:
         """The first package (in name order) whose name, id or contract id is `key`."""
@@ -122,3 +131,13 @@ class CatalogView:
                 entry["package_count"] += 1
             self._organizations = orgs
         return self._organizations
+
+    def sorted_organizations(self, key: str, descending: bool) -> tuple[list[dict[str, Any]], list[str]]:
+        """The organisations sorted by `key` (ties by name), and their names: sorted once per view
+        (1,250 agencies at national scale), shared by the requests that list them (read-only)."""
+        found = self._org_orders.get((key, descending))
+        if found is None:
+            orgs = sorted(self.organizations.values(), key=lambda o: o["name"])
+            orgs.sort(key=lambda o: o[key], reverse=descending)
+            found = self._org_orders[(key, descending)] = (orgs, [o["name"] for o in orgs])
+        return found
