@@ -355,6 +355,10 @@ class Catalog:
         self._agency_codes: frozenset[str] = frozenset()
         self._readable: dict[str | None, frozenset[str]] = {}
         self._built: dict[str, _Build] = {}
+        self._previous: dict[str, _Build] = {}  # the last build per base URL, until rebuilt
+        # contract id → (contract, stats, org, base URL, fallback, package, metadata-only form):
+        # a package is rebuilt only when one of its inputs changed (an edited contract, new figures)
+        self._packages: dict[str, tuple[Any, ...]] = {}
         self._state: tuple[Any, float] | None = None
 
     def _contracts_signature(self) -> tuple[Any, ...]:
@@ -379,6 +383,7 @@ class Catalog:
             self._readable = {}
             self._contracts_sig = sig
             self._contracts_gen += 1
+            self._previous.update(self._built)  # what the next build may reuse, package by package
             self._built.clear()
         self._loaded_seen_gen = seen_gen
         return self._contracts_gen
@@ -430,11 +435,20 @@ class Catalog:
             cached = self._built.get(base_url)
             if cached is not None and cached.signature == sig:
                 return cached
+            if cached is None:
+                cached = self._previous.get(base_url)
             packages, metadata = self._build(base_url)
             if len(self._built) >= 8:  # one entry per Host a client sent: keep the cache bounded
                 self._built.clear()
-            self._built[base_url] = _Build(sig, packages, metadata)
-            return self._built[base_url]
+            built = _Build(sig, packages, metadata)
+            if cached is not None:  # unchanged packages keep their search documents and JSON text
+                built.documents.update(
+                    (k, d) for k, d in cached.documents.items() if built.json.holds(d.package)
+                )
+                built.json.inherit(cached.json)
+            self._previous.pop(base_url, None)
+            self._built[base_url] = built
+            return built
 
     def is_current(self, base_url: str) -> bool:
         """True when the build for `base_url` is up to date and checked recently: work on it is a
@@ -545,7 +559,7 @@ class Catalog:
         out = {}
         for cid in self.contracts:
             stats = _stats(catalog_rows.get(cid, {}), quality_rows.get(cid, {}))
-            if not stats.kpis:
+            if not stats.kpis and kpis_by_dataset:
                 name = to_catalog(self.contracts[cid])["name"]
                 found = kpis_by_dataset.get(cid, set()) | kpis_by_dataset.get(name, set())
                 stats.kpis = sorted(found)
@@ -553,10 +567,13 @@ class Catalog:
         return out
 
     def _build(self, base_url: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        """Full packages sorted by name, and the metadata-only form of each restricted one."""
+        """Full packages sorted by name, and the metadata-only form of each restricted one; a
+        package whose inputs are those of the last build is that build's package (same object)."""
         stats = self.stats()
         packages = []
         metadata = {}
+        previous = self._packages
+        current: dict[str, tuple[Any, ...]] = {}
         for cid, contract in self.contracts.items():
             try:
                 mtime = contract.path.stat().st_mtime if contract.path else 0.0
@@ -564,9 +581,24 @@ class Catalog:
                 mtime = 0.0
             fallback = ckan_time(datetime.fromtimestamp(mtime, UTC)) or ""
             org = organization(contract, self._agencies)
-            packages.append(build_package(contract, stats[cid], org, base_url, fallback))
-            if contract.access_level != "public":
-                metadata[cid] = build_metadata_package(contract, stats[cid], org, base_url, fallback)
+            known = previous.get(cid)
+            if (
+                known is not None
+                and known[0] is contract
+                and known[1:5] == (stats[cid], org, base_url, fallback)
+            ):
+                package, meta = known[5], known[6]
+            else:
+                package = build_package(contract, stats[cid], org, base_url, fallback)
+                meta = None
+                if contract.access_level != "public":
+                    meta = build_metadata_package(contract, stats[cid], org, base_url, fallback)
+            current[cid] = (contract, stats[cid], org, base_url, fallback, package, meta)
+            packages.append(package)
+            if meta is not None:
+                metadata[cid] = meta
+        if len({v[3] for v in current.values()}) <= 1:
+            self._packages = current  # one base URL at a time is the common case worth keeping
         return sorted(packages, key=lambda p: p["name"]), metadata
 
     def find(self, base_url: str, key: str) -> dict[str, Any] | None:

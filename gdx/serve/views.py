@@ -37,6 +37,18 @@ class PackageJson:
         for package in packages:
             self._texts.setdefault(id(package), (package, ""))
 
+    def holds(self, data: Any) -> bool:
+        """True when `data` is one of the build's packages (the object itself)."""
+        found = self._texts.get(id(data))
+        return found is not None and found[0] is data
+
+    def inherit(self, older: PackageJson) -> None:
+        """Take the texts already computed for packages that are also in `older`'s build."""
+        for key, (package, text) in older._texts.items():
+            mine = self._texts.get(key)
+            if text and mine is not None and mine[0] is package:
+                self._texts[key] = (package, text)
+
     def get(self, data: Any) -> str | None:
         """The cached text when `data` is one of the build's packages (the object itself)."""
         found = self._texts.get(id(data))
