@@ -322,7 +322,10 @@ class SearchIndex:
         legacy: dict[str, Any] = {}
         rich: dict[str, Any] = {}
         for name in names:
-            cache_key = None if key is None else (key, name, limit, mincount)
+            # labels unique per value: the counts do not depend on the order, so every sort of
+            # the same query shares them (key[:2] = q and filters)
+            scope = key if key is None or self._facet(name)[1] is None else key[:2]
+            cache_key = None if scope is None else (scope, name, limit, mincount)
             cached = self._facet_answers.get(cache_key) if cache_key is not None else None
             if cached is None:
                 cached = self._facet_field(ordered, name, limit, mincount, whole_view)
