@@ -214,25 +214,25 @@ IMPORT_POOLS = (
     "import sys; from airflow.cli.commands.pool_command import pool_import_helper; "
     "pools, failed = pool_import_helper(sys.argv[1]); assert pools and not failed, failed"
 )
-"""`airflow pools import FILE`'s own code, without the CLI's start-up (`python -c IMPORT_POOLS FILE`)."""
-
-
-def _airflow_run(code: str, env: dict[str, str], *args: str) -> None:
-    """One interpreter running Airflow code (an `airflow` CLI start-up costs more than the work)."""
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+"""`airflow pools import FILE`'s own code, for a script that already runs Airflow: importing Airflow
+is most of any Airflow command's cost (~6.5 CPU-s), so a second interpreter only for the pools
+doubles it."""
 
 
 @pytest.fixture(scope="session")
 def airflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An Airflow metadata DB (SQLite) migrated once per session; every module that needs its own
-    DB copies this file (`copy_airflow_db`) instead of migrating again (30-60 s on a busy box).
-    The schema does not depend on the settings the copies are later used with."""
+    """An Airflow metadata DB (SQLite) migrated once per session, with the one-slot ingest pools (as
+    `make airflow-db` and the demo create them); every module that needs its own DB copies this
+    file (`copy_airflow_db`) instead of migrating again. The schema does not depend on the settings
+    the copies are later used with."""
     path = tmp_path_factory.mktemp("airflow-sqlite-template") / "airflow.db"
     env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{path}"}
-    _airflow_run("from airflow.utils import db; db.upgradedb()", env)
+    code = f"from airflow.utils import db; db.upgradedb()\n{IMPORT_POOLS}"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(REPO_ROOT / "dags" / "ingest_pools.json")],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return path
 
 
@@ -245,10 +245,9 @@ def copy_airflow_db(template: Path, dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_db(airflow_sqlite_template: Path) -> Path:
-    """A migrated SQLite Airflow metadata DB for `dag.test()`; returns the Airflow home."""
+    """A migrated SQLite Airflow metadata DB (with the ingest pools) for `dag.test()`; returns the
+    Airflow home."""
     copy_airflow_db(airflow_sqlite_template, AIRFLOW_TEST_HOME / "airflow.db")
-    # the one-slot ingest pools, as `make airflow-db` and the demo create them
-    _airflow_run(IMPORT_POOLS, os.environ.copy(), str(REPO_ROOT / "dags" / "ingest_pools.json"))
     return AIRFLOW_TEST_HOME
 
 
