@@ -65,7 +65,7 @@ check-generated: $(STAMP) ## Fail if generated artefacts are stale
 	$(BIN)/gdx contracts generate --check
 
 test: install kafka-jars browser postgres lint check-generated ## Lint, check generated files, run every test (real broker, Airflow, dbt)
-	$(BIN)/pytest -q
+	$(BIN)/python -m tests.lanes  # the unit tests beside the integration tests, not after them (tests/lanes.py)
 
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/pytest -q tests/unit

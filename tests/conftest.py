@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+
+from tests.session_release import release_after_last_use, release_finished
 
 # Property tests check behaviour, never speed: Hypothesis' default 200 ms deadline per example
 # fails them on a loaded shared box (a first pythainlp import alone can take longer).
@@ -141,7 +145,9 @@ def _with_shipped_acls(cluster: KafkaCluster) -> KafkaCluster:
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+def kafka_cluster(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[KafkaCluster]:
     """A real Kafka 4 broker (KRaft) on a free loopback port, secure as `gdx kafka up` starts it
     (SASL_SSL + SCRAM-SHA-512, StandardAuthorizer, deny by default), every principal provisioned.
 
@@ -161,12 +167,16 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
         return
     from gdx.kafka_local import throwaway_broker
 
-    with throwaway_broker(tmp_path_factory.mktemp("kafka"), settings) as broker:
+    with ExitStack() as stack:
+        broker = stack.enter_context(throwaway_broker(tmp_path_factory.mktemp("kafka"), settings))
+        release_after_last_use(request, stack.close)
         yield _with_shipped_acls(KafkaCluster(broker.bootstrap, broker=broker))
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+def kafka_cluster3(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[KafkaCluster]:
     """Three secured KRaft nodes started by `gdx kafka up --brokers 3` itself (every principal
     provisioned, the contracts' ACLs applied), stopped by `gdx kafka down`; only for the tests that
     ask for it (40-90 s to start on a loaded 2-core box). `.broker` is the `LocalCluster`, whose
@@ -176,7 +186,9 @@ def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCl
 
     if Settings.from_env().external_kafka:
         pytest.skip("an existing cluster is configured: the three-broker tests start their own")
-    with cli_cluster(tmp_path_factory.mktemp("kafka3")) as started:
+    with ExitStack() as stack:
+        started = stack.enter_context(cli_cluster(tmp_path_factory.mktemp("kafka3")))
+        release_after_last_use(request, stack.close)
         print(f"\nthree-broker cluster up in {started.seconds:.1f}s: {started.cluster.bootstrap}")
         yield KafkaCluster(started.cluster.bootstrap, broker=started.cluster, cli=started)
 
@@ -198,24 +210,52 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     return f"t-{stem}-{uuid.uuid4().hex[:8]}"
 
 
+IMPORT_POOLS = (
+    "import sys; from airflow.cli.commands.pool_command import pool_import_helper; "
+    "pools, failed = pool_import_helper(sys.argv[1]); assert pools and not failed, failed"
+)
+"""`airflow pools import FILE`'s own code, for a script that already runs Airflow: importing Airflow
+is most of any Airflow command's cost (~6.5 CPU-s), so a second interpreter only for the pools
+doubles it."""
+
+
 @pytest.fixture(scope="session")
-def airflow_db() -> Path:
-    """A migrated SQLite Airflow metadata DB for `dag.test()`; returns the Airflow home."""
+def airflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow metadata DB (SQLite) migrated once per session, with the one-slot ingest pools (as
+    `make airflow-db` and the demo create them); every module that needs its own DB copies this
+    file (`copy_airflow_db`) instead of migrating again. The schema does not depend on the settings
+    the copies are later used with."""
+    path = tmp_path_factory.mktemp("airflow-sqlite-template") / "airflow.db"
+    env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{path}"}
+    code = f"from airflow.utils import db; db.upgradedb()\n{IMPORT_POOLS}"
     done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
+        [sys.executable, "-c", code, str(REPO_ROOT / "dags" / "ingest_pools.json")],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    pools = subprocess.run(  # the one-slot ingest pools, as `make airflow-db` and the demo create them
-        [sys.executable, "-m", "airflow", "pools", "import", str(REPO_ROOT / "dags" / "ingest_pools.json")],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
-    assert pools.returncode == 0, pools.stdout[-2000:] + pools.stderr[-2000:]
+    return path
+
+
+def copy_airflow_db(template: Path, dest: Path) -> Path:
+    """A private copy of the session's migrated metadata DB at `dest` (nothing shared after it)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def airflow_db(airflow_sqlite_template: Path) -> Path:
+    """A migrated SQLite Airflow metadata DB (with the ingest pools) for `dag.test()`; returns the
+    Airflow home."""
+    copy_airflow_db(airflow_sqlite_template, AIRFLOW_TEST_HOME / "airflow.db")
     return AIRFLOW_TEST_HOME
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    result = yield
+    release_finished(item)  # brokers and deployments no later test needs (tests/session_release.py)
+    return result
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -174,10 +174,12 @@ async def on_deadline_missed(context: Mapping[str, Any] | None = None, **kwargs:
     run = dict((context or {}).get("dag_run") or {})
     deadline = dict((context or {}).get("deadline") or {})
     minutes = kwargs.get("minutes")
+    # DAGRunResponse serialises the run id as `dag_run_id` (`run_id` is only its validation alias)
+    run_id = run.get("dag_run_id") or run.get("run_id")
     message = (
-        f"run {run.get('run_id')} of {run.get('dag_id')} not finished "
+        f"run {run_id} of {run.get('dag_id')} not finished "
         f"{f'{minutes} min ' if minutes is not None else ''}after it was queued "
         f"(deadline {deadline.get('deadline_time')}, state {run.get('state')})"
     )
-    alert = Alert(kind=DEADLINE_MISSED, dag_id=run.get("dag_id"), run_id=run.get("run_id"), message=message)
+    alert = Alert(kind=DEADLINE_MISSED, dag_id=run.get("dag_id"), run_id=run_id, message=message)
     await asyncio.to_thread(send, alert)  # the webhook blocks up to 5 s: not on the triggerer's loop

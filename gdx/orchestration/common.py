@@ -40,10 +40,11 @@ def default_args(retries: int = 2) -> dict[str, Any]:
     }
 
 
-def deadline_alert(minutes: int) -> Any:
+def deadline_alert(minutes: float) -> Any:
     """A `DeadlineAlert`: alert (`deadline_missed`) when a run is not finished `minutes` after it
     was queued. Its callback runs in the triggerer (`AsyncCallback`), so it fires even when every
-    worker slot is taken — the situation it is most likely to report."""
+    worker slot is taken — the situation it is most likely to report. A fraction of a minute is
+    for a test that watches one fire (`0.1` is 6 s)."""
     from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
     return DeadlineAlert(
@@ -55,7 +56,7 @@ def deadline_alert(minutes: int) -> Any:
 
 
 def dag_kwargs(
-    deadline_minutes: int | None = AGENCY_DEADLINE_MINUTES,
+    deadline_minutes: float | None = AGENCY_DEADLINE_MINUTES,
     max_consecutive_failed_runs: int = MAX_CONSECUTIVE_FAILED_RUNS,
 ) -> dict[str, Any]:
     """DAG-level keyword arguments (see the module docstring); 0 failed runs = never pause."""

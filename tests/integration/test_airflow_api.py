@@ -1,18 +1,16 @@
 """`gdx.orchestration.airflow_api` against a real Airflow 3.3 api-server app (SQLite metadata, the
 settings of `airflow_env`, the simple auth manager with the passwords it generated): a JWT from
 `/auth/token`, an asset event with its extra, a DAG run triggered with conf and read back, and
-`notify_bronze_landed` — the event `gdx ingest` posts — including what happens when it cannot."""
+`notify_bronze_landed` — the event `gdx ingest` posts — including what happens when it cannot.
+The metadata DB is a copy of the session's migrated one (`airflow_sqlite_template`)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +21,8 @@ import pytest
 from gdx.ingest.runner import BatchSummary, RunSummary
 from gdx.orchestration.airflow_api import URL_ENV, AirflowApi, AirflowApiError, notify_bronze_landed
 from gdx.orchestration.airflow_env import airflow_env
+from tests.conftest import copy_airflow_db
+from tests.integration.airflow_fixtures import process_group, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -58,10 +58,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+def api_server(
+    tmp_path_factory: pytest.TempPathFactory, airflow_sqlite_template: Path
+) -> Iterator[ApiServer]:
     root = tmp_path_factory.mktemp("airflow-api")
     (root / "dags").mkdir()
     (root / "dags" / "gdx_api_probe.py").write_text(PROBE_DAG)
+    db = copy_airflow_db(airflow_sqlite_template, root / "airflow.db")  # the server's migrate is then a check
     port = _free_port()
     env = {
         **os.environ,
@@ -69,36 +72,26 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
             root / "home",
             state_dir=root / "state",
             api_port=port,
-            sql_alchemy_conn=f"sqlite:///{root}/airflow.db",
+            sql_alchemy_conn=f"sqlite:///{db}",
         ),  # fmt: skip
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__API__HOST": "127.0.0.1",
     }
     log = root / "api-server.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.integration.airflow_api_server", str(port)], env=env,
-                                cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    cmd = [sys.executable, "-m", "tests.integration.airflow_api_server", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
+    with process_group(cmd, env, log, cwd=REPO) as proc:
+
+        def healthy() -> bool:
+            assert proc.poll() is None, log.read_text()[-3000:]
             try:
                 with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
+                    return r.status == 200
             except OSError:
-                pass
-            assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"api-server not up: {log.read_text()[-3000:]}"
-            time.sleep(0.5)
+                return False
+
+        wait_until("the api-server", healthy, 120, lambda: log.read_text()[-3000:])
         yield ApiServer(url, root / "state", log)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _summary(rows_landed: int) -> RunSummary:

@@ -28,11 +28,15 @@ from tests.integration.ingest_fixtures import REPO, assert_exact, make_env, publ
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# One interpreter per scenario: parse the env's generated dags/, run the dispatcher, then the agency
+# One interpreter per scenario: import the env's pools (what `airflow pools import` does, without a
+# second Airflow start-up), parse the env's generated dags/, run the dispatcher, then the agency
 # DAG with the datasets the dispatcher's asset event named (what the scheduler's `select` reads
 # from the triggering events; dag.test() makes a manual run, so they go in as params).
 DAG_TEST = """
 import json, sys
+from airflow.cli.commands.pool_command import pool_import_helper
+pools, failed = pool_import_helper(sys.argv[2])  # the env's one-slot pools (its extra dataset's included)
+assert pools and not failed, failed
 from airflow.dag_processing.dagbag import DagBag
 from airflow.models.asset import AssetEvent, AssetModel
 from gdx.orchestration.dag_test import run_dag_test
@@ -40,7 +44,7 @@ from airflow.utils.session import create_session
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
 out = {}
-for dag_id in sys.argv[2:]:
+for dag_id in sys.argv[3:]:
     conf = None
     if dag_id.startswith("ingest_") and out.get("gdx_dispatch"):
         extras = out["gdx_dispatch"]["events"]
@@ -92,13 +96,8 @@ def _generated_dags(env: Any) -> Path:
 def _dag_test(env: Any, airflow_home: Path, dags: Path, *dag_ids: str) -> tuple[dict[str, Any], str]:
     proc_env = {**os.environ, **env.env, "AIRFLOW_HOME": str(airflow_home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}  # fmt: skip
-    pools = subprocess.run(  # the env's one-slot pools (its extra dataset's included)
-        [sys.executable, "-m", "airflow", "pools", "import", str(dags / "ingest_pools.json")],
-        env=proc_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert pools.returncode == 0, pools.stdout[-2000:] + pools.stderr[-2000:]
     done = subprocess.run(
-        [sys.executable, "-c", DAG_TEST, str(dags), *dag_ids],
+        [sys.executable, "-c", DAG_TEST, str(dags), str(dags / "ingest_pools.json"), *dag_ids],
         env=proc_env,
         capture_output=True,
         text=True,
