@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import orjson
 import pytest
 
@@ -111,9 +109,7 @@ def test_bad_ratio_bounds(tmp_path):
 
 
 @pytest.mark.slow
-def test_one_million_air_quality_rows_well_under_a_minute(tmp_path):
-    started = time.perf_counter()
+def test_one_million_air_quality_rows(tmp_path):
+    # how fast is the bench's business (bench/data.py generates its records with this), not a timed test's
     path = generate("pcd.air_quality_hourly", 1_000_000, 0.01, seed=1, out=tmp_path / "big.json")
-    elapsed = time.perf_counter() - started
     assert read_truth(path).records == 1_000_000
-    assert elapsed < 30, f"took {elapsed:.1f} s"
