@@ -8,7 +8,10 @@
   broker where every topic has a record that its ingest group has already committed — an idle
   minute; budget 10 cpu_s.
 - `trigger_idle_cpu_s_per_min`: the activity trigger's own CPU (and the broker's) per minute of
-  watching N idle topics.
+  watching N idle topics at its adaptive pace (`PollPace`: backing off while idle), beside
+  `trigger_idle_cpu_s_per_min_fixed_2s` — the same trigger held at the former fixed 2 s pace.
+- `trigger_wake_s`: after that idle minute (the pace at its slowest), one record on one of the N
+  topics → seconds until the trigger's event (its share of the 1-minute event-driven budget).
 - `burst_trigger_events` / `burst_watcher_lag`: 10,000 records on one of the N topics → events the
   `KafkaActivityTrigger` fires (a handful, ≤ 3) and the watcher group's lag afterwards (0).
 
@@ -33,6 +36,10 @@ from gdx.testing.scale_world import ScaleWorld, build_scale_world
 
 PARSE_BUDGET_S = 30.0
 IDLE_BUDGET_CPU_S = 10.0
+TRIGGER_IDLE_S = 60.0
+WAKE_BUDGET_S = 30.0
+"""Of the 1-minute event-driven budget, what the trigger may take; the dispatcher's plan and the
+ingest run need the rest."""
 BURST = 10_000
 BURST_EVENTS_BUDGET = 3
 
@@ -228,6 +235,48 @@ async def _watch(
     return [payload for _, payload in events]
 
 
+def _produce_one(conn: Any, topic: str) -> float:
+    """One record on `topic`; returns the monotonic time it was acknowledged."""
+    from confluent_kafka import Producer
+
+    producer = Producer({**conn.librdkafka(), "linger.ms": 0})
+    producer.produce(topic, b'{"wake": true}')
+    if producer.flush(30):
+        raise RuntimeError("record not delivered")
+    return time.monotonic()
+
+
+async def _idle_then_one(trigger: Any, idle_s: float, produce: Any, broker_pid: int) -> dict[str, Any]:
+    """Watch for `idle_s` (CPU of this process and the broker measured), then `produce` one record
+    and wait for the trigger's event: {cpu, jvm, rounds, idle_events, wake_s, event}."""
+    events: list[tuple[float, dict[str, Any]]] = []
+
+    async def consume() -> None:
+        async for event in trigger.run():
+            events.append((time.monotonic(), event.payload))
+
+    cpu0, jvm0 = time.process_time(), _jvm_cpu_s(broker_pid)
+    task = asyncio.create_task(consume())
+    try:
+        await asyncio.sleep(idle_s)
+        cpu, jvm, rounds = time.process_time() - cpu0, _jvm_cpu_s(broker_pid) - jvm0, trigger.rounds
+        idle_events = len(events)
+        sent = await asyncio.to_thread(produce)
+        while len(events) == idle_events and time.monotonic() - sent < 120:
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+    woke = events[idle_events] if len(events) > idle_events else None
+    return {
+        "cpu": cpu, "jvm": jvm, "rounds": rounds, "idle_events": idle_events,
+        "wake_s": (woke[0] - sent) if woke else float("inf"), "event": woke[1] if woke else None,
+    }  # fmt: skip
+
+
 def measure_broker(world: ScaleWorld, n: int, work_dir: Path) -> list[dict[str, Any]]:
     from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
 
@@ -272,20 +321,40 @@ def measure_broker(world: ScaleWorld, n: int, work_dir: Path) -> list[dict[str, 
             def _admin(self) -> Any:  # the bench's broker as gdx-admin, not gdx settings
                 return admin_client(conn)
 
-        trigger = BenchTrigger(registry_path=str(registry), group=group)
-
+        target = entries[0].topic
+        jvm0 = _jvm_cpu_s(pid)
+        time.sleep(20.0)  # the broker's own idle cost, no watcher: part of both figures below
+        baseline = (_jvm_cpu_s(pid) - jvm0) * 3
+        fixed = BenchTrigger(registry_path=str(registry), group=group, max_poll_s=2.0)
         cpu0, jvm0 = time.process_time(), _jvm_cpu_s(pid)
-        idle_events = asyncio.run(_watch(trigger, 20.0))
+        idle_events = asyncio.run(_watch(fixed, 20.0))
         idle_cpu, idle_jvm = time.process_time() - cpu0, _jvm_cpu_s(pid) - jvm0
         rows.append(
             _row(
-                "trigger_idle_cpu_s_per_min", (idle_cpu + idle_jvm) * 3, "cpu_s", None,
-                f"20 s of watching {n} idle topics (poll 2 s): trigger {idle_cpu:.2f} + broker {idle_jvm:.2f} cpu_s, "
-                f"{len(idle_events)} events (expected 0)",
+                "trigger_idle_cpu_s_per_min_fixed_2s", (idle_cpu + idle_jvm) * 3, "cpu_s", None,
+                f"before: 20 s of watching {n} idle topics at a fixed 2 s pace, {fixed.rounds} rounds: trigger "
+                f"{idle_cpu:.2f} + broker {idle_jvm:.2f} cpu_s ({fixed.rounds * 3} rounds/min; broker with no watcher "
+                f"{baseline:.2f} cpu_s/min included), {len(idle_events)} events (expected 0)",
             )
         )  # fmt: skip
 
-        target = entries[0].topic
+        trigger = BenchTrigger(registry_path=str(registry), group=group)
+        idle = asyncio.run(_idle_then_one(trigger, TRIGGER_IDLE_S, lambda: _produce_one(conn, target), pid))
+        rows.append(
+            _row(
+                "trigger_idle_cpu_s_per_min", (idle["cpu"] + idle["jvm"]) * 60 / TRIGGER_IDLE_S, "cpu_s", None,
+                f"{TRIGGER_IDLE_S:.0f} s of watching {n} idle topics at the adaptive pace (from its fast start), "
+                f"{idle['rounds']} rounds: trigger {idle['cpu']:.2f} + broker {idle['jvm']:.2f} cpu_s (broker with no "
+                f"watcher {baseline:.2f} cpu_s/min included), {idle['idle_events']} events (expected 0)",
+            )
+        )  # fmt: skip
+        rows.append(
+            _row(
+                "trigger_wake_s", idle["wake_s"], "s", WAKE_BUDGET_S,
+                f"1 record on 1 of {n} topics after {TRIGGER_IDLE_S:.0f} s idle → the trigger's event "
+                f"{idle['event']} (pace cap {trigger.max_poll_s:.0f} s + quiet {trigger.quiet_s:.0f} s)",
+            )
+        )  # fmt: skip
 
         def burst() -> None:
             producer = Producer({**conn.librdkafka(), "linger.ms": 20})

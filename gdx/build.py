@@ -234,10 +234,12 @@ def build(
     select: str | None = None,
     stream: bool = False,
     paths: BuildPaths | None = None,
+    exclude_resource_types: Iterable[str] = (),
 ) -> BuildResult:
     """`dbt build` (seeds, models, unit and data tests in DAG order); marts are exported as Parquet.
 
     Sources that have not landed yet are excluded (their tests only; models still build, empty).
+    `exclude_resource_types`: dbt resource types left out (e.g. `unit_test`).
     """
     paths = paths or BuildPaths.from_settings(settings)
     args = ["build"]
@@ -245,6 +247,8 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
+    for kind in exclude_resource_types:
+        args += ["--exclude-resource-type", kind]
     unlanded = unlanded_sources(paths)
     if unlanded:
         args += ["--exclude", *(f"source:{name}" for name in unlanded)]

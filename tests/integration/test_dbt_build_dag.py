@@ -1,7 +1,9 @@
 """`build_onedata_marts` run for real (`dag.test()` in a subprocess, SQLite metadata DB, the real
 dbt project over an engine-built lake): the first run builds everything; after one dataset lands
 new rows only that dataset's graph is built; rows landed while no event reached the DAG are found
-through the ledger watermark; with nothing new the build is skipped and no mart event is emitted.
+through the ledger watermark; a `dbt build` that really fails (a landed file that is no longer
+Parquet) leaves the watermark where it was, and the next run builds that dataset again; with nothing
+new the build is skipped and no mart event is emitted.
 
 "New rows" are the engine's own second landing (tests/integration/engine_lake.py: every fixture
 event re-published and landed again by `gdx ingest`) of ONE dataset copied over the first landing:
@@ -35,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(150
 
 FIRST = "pcd.air_quality_hourly"  # lands new rows and its Asset event reaches the DAG
 PAUSED = "dla.municipal_waste_monthly"  # lands new rows while no event reaches the DAG
+BROKEN = "customs.border_trade_daily"  # lands new rows, one of whose files dbt then cannot read
 NOT_EXPORTED = {"fct_informal_debt_cases"}  # personal-data fact: in the warehouse only
 
 # dag.test() runs a MANUAL run; for an asset-triggered one the run gets the AssetEvents the scheduler
@@ -64,7 +67,11 @@ def with_events(*args, **kwargs):
 dagrun.get_or_create_dagrun = with_events
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
-run = run_dag_test(bag.dags["build_onedata_marts"])
+dag = bag.dags["build_onedata_marts"]
+if sys.argv[3:] == ["no-retries"]:  # a retry would run the same failing dbt again a minute later
+    for t in dag.tasks:
+        t.retries = 0
+run = run_dag_test(dag)
 print("GDX_RESULT " + json.dumps({"state": str(run.state), "run_id": run.run_id}))
 """
 
@@ -99,10 +106,13 @@ class World:
             )
         return len(list((self.lake / "ledger" / agency / dataset).glob("*.parquet"))) - before
 
-    def run(self, events: list[tuple[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
+    def run(
+        self, events: list[tuple[str, dict[str, Any]]] | None = None, *, retries: bool = True
+    ) -> dict[str, Any]:
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", DAG_TEST, str(REPO / "dags"), json.dumps(events or [])],
+            [sys.executable, "-c", DAG_TEST, str(REPO / "dags"), json.dumps(events or []),
+             *([] if retries else ["no-retries"])],
             env=self.env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         seconds = time.perf_counter() - started
@@ -140,9 +150,15 @@ class World:
             "output": output,
         }
 
+    def dbt_results(self) -> list[dict[str, Any]]:
+        return json.loads((self.state / "dbt" / "target" / "run_results.json").read_text())["results"]
+
     def dbt_nodes(self) -> list[str]:
-        data = json.loads((self.state / "dbt" / "target" / "run_results.json").read_text())
-        return [r["unique_id"] for r in data["results"]]
+        return [r["unique_id"] for r in self.dbt_results()]
+
+    def bronze_files(self, contract_id: str) -> set[Path]:
+        agency, _, dataset = contract_id.partition(".")
+        return set((self.lake / "bronze" / agency / dataset).rglob("*.parquet"))
 
     def watermark(self) -> dict[str, Any]:
         return json.loads((self.warehouse.parent / "build_watermark.json").read_text())
@@ -204,6 +220,7 @@ def test_first_run_builds_everything(world: World) -> None:
                 > 0
             )
     assert _staging_built(world) == {_staging(cid) for cid in world.engine.contract_ids}
+    assert any(n.startswith("unit_test.") for n in world.dbt_nodes()), "a full build runs the unit tests"
     assert sorted(world.watermark()["datasets"]) == sorted(world.engine.contract_ids)
 
 
@@ -219,6 +236,9 @@ def test_one_dataset_with_its_event_builds_only_its_graph(world: World) -> None:
     assert planned["full"] is False and planned["datasets"] == [FIRST] and planned["from_events"] == 1
     assert planned["selector"] == f"source:bronze_{FIRST}+ source:lake_ops+"
     assert _staging_built(world) == {_staging(FIRST)}, "other datasets' staging models are not rebuilt"
+    # unit tests depend on the project only (a project change means a full build): not run here
+    assert not [n for n in world.dbt_nodes() if n.startswith("unit_test.")]
+    assert any(n.startswith("test.") for n in world.dbt_nodes()), "the data tests of what was built still run"
     assert world.landed_rows(FIRST) > before, "the incremental build read the new ledger entries"
     # re-sent events change no KPI (as a full build over this lake gives, tests/integration/test_dbt_marts.py):
     # the subset built over the untouched upstream tables is consistent with them
@@ -240,6 +260,43 @@ def test_rows_landed_without_an_event_are_built_from_the_watermark(world: World)
     assert planned["full"] is False and planned["datasets"] == [PAUSED] and planned["from_events"] == 0
     assert _staging_built(world) == {_staging(PAUSED)}
     assert world.landed_rows(PAUSED) > before
+
+
+def test_a_failing_dbt_build_keeps_the_watermark_and_the_next_run_rebuilds(world: World) -> None:
+    mark, before, files = world.watermark(), world.landed_rows(BROKEN), world.bronze_files(BROKEN)
+    assert world.land_again(BROKEN) > 0
+    new_files = sorted(world.bronze_files(BROKEN) - files)
+    assert new_files, "the second landing added bronze files"
+    # one newly landed file is not Parquet any more (torn by the disk, say): dbt's read of it fails
+    torn, good = new_files[0], new_files[0].read_bytes()
+    torn.write_bytes(b"not a parquet file")
+
+    failed = world.run(retries=False)
+    assert failed["state"] == "failed", failed["output"][-4000:]
+    assert failed["states"] == {"plan": "success", "dbt_build": "failed", "publish_marts": "upstream_failed"}
+    assert failed["xcom"]["plan"]["datasets"] == [BROKEN], "planned from the ledger"
+    assert "dbt build failed (exit 1); the watermark stays where it was" in failed["output"]
+    # dbt really ran and really failed on that file: its own run_results name it (the source's test
+    # reads the files first; the staging model and everything downstream are then skipped)
+    results = {r["unique_id"].rsplit(".", 1)[-1]: r for r in world.dbt_results()}
+    errors = [r["message"] or "" for r in results.values() if r["status"] == "error"]
+    assert errors and any(torn.name in m and "magic bytes" in m for m in errors), errors
+    assert results[_staging(BROKEN)]["status"] == "skipped"
+    assert failed["events"] == [], "no mart event from a failed build"
+    assert world.watermark() == mark, "the watermark did not move"
+
+    torn.write_bytes(good)  # repaired: the file as `gdx ingest` wrote it
+    run = world.run()  # no event: the unmoved watermark alone makes the next plan build it again
+    assert run["state"] == "success", run["output"][-4000:]
+    planned = run["xcom"]["plan"]
+    assert planned["full"] is False and planned["datasets"] == [BROKEN] and planned["from_events"] == 0
+    assert _staging_built(world) == {_staging(BROKEN)}
+    assert world.landed_rows(BROKEN) > before, "the rebuild read the new rows"
+    assert "fct_border_trade_daily" in run["xcom"]["dbt_build"]["marts"]
+    assert world.watermark()["datasets"][BROKEN]["entries"] == len(
+        list((world.lake / "ledger" / "customs" / "border_trade_daily").glob("*.parquet"))
+    )
+    assert world.watermark()["datasets"][BROKEN] != mark["datasets"][BROKEN]
 
 
 def test_nothing_new_skips_the_build(world: World) -> None:

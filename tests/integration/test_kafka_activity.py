@@ -115,7 +115,10 @@ def test_trigger_fires_once_per_burst_and_keeps_its_marker(tmp_path, kafka_clust
     env = make_env(tmp_path, kafka_cluster, monkeypatch)
     contract = env.contract("pcd.air_quality_hourly")
     group = f"gdx.watch.test-{uuid.uuid4().hex[:8]}"
-    settings = {"topics": [contract.topic], "group": group, "poll_s": 0.5, "quiet_s": 1.5, "max_wait_s": 10.0}
+    settings = {
+        "topics": [contract.topic], "group": group, "poll_s": 0.5, "quiet_s": 1.5, "max_wait_s": 10.0,
+        "max_poll_s": 2.0,
+    }  # fmt: skip
     trigger = KafkaActivityTrigger(**settings)
     admin = admin_client()
 
@@ -144,8 +147,10 @@ def test_trigger_fires_once_per_burst_and_keeps_its_marker(tmp_path, kafka_clust
             "registry_path": None,
         }
         restarted = Watch(KafkaActivityTrigger(**kwargs))
-        await restarted.run_for(4.0)
+        await restarted.run_for(6.0)
         return watch, restarted
 
     _, restarted = asyncio.run(scenario())
     assert restarted.events == []
+    # idle, it backed off (0.5 → 1 → 2 → 2 s: rounds at 0, 1, 3, 5 s), where the fast pace makes 12
+    assert 2 <= restarted.trigger.rounds <= 5, restarted.trigger.rounds
