@@ -18,19 +18,6 @@
     timezone('Asia/Bangkok', {{ ts_expr }})
 {%- endmacro %}
 
-{#- The lake metadata columns every staging model carries (docs/conventions.md, "Lake"). -#}
-{% macro lake_metadata_columns() -%}
-        cast(_event_id as varchar) as _event_id,
-        cast(_kafka_topic as varchar) as _kafka_topic,
-        cast(_kafka_partition as integer) as _kafka_partition,
-        cast(_kafka_offset as bigint) as _kafka_offset,
-        cast(_kafka_timestamp as timestamptz) as _kafka_timestamp,
-        cast(_batch_id as varchar) as _batch_id,
-        cast(_contract_version as varchar) as _contract_version,
-        cast(_ingested_at as timestamptz) as _ingested_at,
-        cast(ingest_date as date) as ingest_date
-{%- endmacro %}
-
 {#- The lake metadata and dedup columns of a generated staging model, passed through unchanged by the
     int_<agency>__<dataset> models (lineage back to the Kafka record and the ingestion batch). -#}
 {% macro lake_lineage_columns() -%}

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 import yaml
 
-from gdx.build import BuildPaths, run_dbt
+from gdx.build import BuildPaths, run_dbt, selector_for
 from gdx.contracts.generate import generate
 from gdx.contracts.model import load_contract
 from gdx.settings import REPO_ROOT, Settings
@@ -157,10 +157,21 @@ def test_one_contract_file_and_generate_give_a_built_staging_model(
     paths = BuildPaths.from_settings(
         settings, project_dir=root / "dbt_project", target_dir=tmp_path / "target"
     )
-    result = run_dbt(["build", "--select", MODEL], paths)
+    # what the ingestion DAG selects for a landed dataset (gdx.build.selector_for)
+    result = run_dbt(["build", "--select", selector_for([(AGENCY, DATASET)])], paths)
     assert result.ok, result.output[-6000:]
-    built = {n.unique_id.split(".")[0] for n in result.nodes if n.status in {"success", "pass"}}
-    assert built == {"model", "test"}, [(n.unique_id, n.status) for n in result.nodes]
+    # the hook creating the source's view, the model and the source's contract test (generic
+    # test ids end in a hash)
+    built = {
+        n.unique_id.rsplit(".", 1)[0] if n.resource_type == "test" else n.unique_id
+        for n in result.nodes
+        if n.status in {"success", "pass"}
+    }
+    assert built == {
+        "operation.gdx_onedata.gdx_onedata-on-run-start-0",
+        f"model.gdx_onedata.{MODEL}",
+        f"test.gdx_onedata.contract_columns_bronze_{AGENCY}__{DATASET}",
+    }, [(n.unique_id, n.status) for n in result.nodes]
 
     columns = [p.name for p in contract.properties]
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:

@@ -24,7 +24,7 @@ from gdx.contracts.exporters import EXPORTERS, METADATA_COLUMNS, to_arrow_schema
 from gdx.contracts.exporters.arrow import arrow_schema_json
 from gdx.contracts.exporters.catalog import to_catalog
 from gdx.contracts.exporters.dag import render_dag_file, to_dag_entry
-from gdx.contracts.exporters.dbt import to_dbt_sources
+from gdx.contracts.exporters.dbt import contract_check, to_dbt_sources
 from gdx.contracts.exporters.json_schema import EXPRESSED_RULE_KINDS
 from gdx.contracts.model import Contract, load_all
 from gdx.contracts.rules import evaluate_rule, rule_results, validation_frame
@@ -422,27 +422,58 @@ def test_arrow_schema_types_pii_and_metadata() -> None:
 
 
 def test_dbt_sources_shape() -> None:
-    doc = to_dbt_sources(CONTRACTS["moi.informal_debt_cases"])
+    contract = CONTRACTS["moi.informal_debt_cases"]
+    doc = to_dbt_sources(contract)
     source = doc["sources"][0]
     assert source["name"] == "bronze_moi"
     table = source["tables"][0]
     assert table["name"] == "informal_debt_cases"
-    assert table["config"]["meta"]["external_location"] == (
-        'read_parquet(\'{{ env_var("GDX_LAKE_ROOT", "../lake") }}/bronze/moi/informal_debt_cases/v1/*/*.parquet\', '
-        "hive_partitioning = true, union_by_name = true)"
-    )
+    # the view macro create_bronze_views builds reads v<major> and needs the columns when empty
+    meta = table["config"]["meta"]
+    assert meta["bronze_major"] == 1
+    columns = meta["columns"].split(",")
+    assert "citizen_id" not in columns and "citizen_id_hmac" in columns
+    assert columns[-9:] == ["ingest_date", *(name for name, _ in METADATA_COLUMNS)]
+    assert "{{" not in yaml.safe_dump(doc)  # nothing for dbt to render at parse time
     assert table["config"]["loaded_at_field"] == "_ingested_at"
     assert table["config"]["freshness"] == {"error_after": {"count": 7, "period": "day"}}
-    columns = {c["name"]: c for c in table["columns"]}
-    assert "citizen_id" not in columns and "citizen_id_hmac" in columns
-    # one test per table (dbt_project/tests/generic/contract_columns.sql), not one per column
+    # one test per table, dbt's builtin not_null (parsed without rendering) of the contract check
     (checks,) = table["data_tests"]
-    arguments = checks["contract_columns"]["arguments"]
-    assert "citizen_id_hmac" in arguments["not_null"] and "_event_id" in arguments["not_null"]
-    assert "mediated_on" not in arguments["not_null"]
-    assert arguments["accepted_values"]["status"] == ["registered", "mediated", "settled", "cancelled"]
+    assert checks["not_null"]["name"] == "contract_columns_bronze_moi__informal_debt_cases"
+    assert checks["not_null"]["column_name"] == contract_check(contract)
     pcd = to_dbt_sources(CONTRACTS["pcd.air_quality_hourly"])["sources"][0]["tables"][0]
     assert pcd["config"]["freshness"] == {"error_after": {"count": 3, "period": "hour"}}
+
+
+def test_contract_check_is_null_exactly_on_rows_that_break_the_contract() -> None:
+    import duckdb
+
+    contract = CONTRACTS["moi.informal_debt_cases"]
+    required = [p.landed_name for p in contract.properties if p.required]
+    assert "citizen_id_hmac" in required and "mediated_on" not in required
+    good = {p.landed_name: None for p in contract.properties}
+    for prop in contract.properties:
+        if prop.required or prop.enum is not None:
+            good[prop.landed_name] = prop.enum[0] if prop.enum else "x"
+    good["_event_id"] = "e1"
+    broken = {
+        "citizen_id_hmac null": {**good, "citizen_id_hmac": None},
+        "_event_id null": {**good, "_event_id": None},
+        "status outside its values": {**good, "status": "lost"},
+    }
+    fine = {"valid": good, "optional null": {**good, "mediated_on": None}}
+    con = duckdb.connect()
+    names = list(good)
+    con.execute(
+        "create table t as select * from (values "
+        + ", ".join("(" + ", ".join("?" for _ in names) + ")" for _ in range(len(broken) + len(fine)))
+        + ") as v("
+        + ", ".join(f'"{n}"' for n in names)
+        + ")",
+        [row[n] for row in [*broken.values(), *fine.values()] for n in names],
+    )
+    flags = [r[0] for r in con.execute(f"select {contract_check(contract)} from t").fetchall()]
+    assert flags == [None] * len(broken) + [True] * len(fine)
 
 
 def test_dbt_sources_file_parses_and_groups_by_agency() -> None:
@@ -487,7 +518,10 @@ def test_catalog_entry() -> None:
 
 def test_dag_files_and_seeds() -> None:
     entry = to_dag_entry(CONTRACTS["dla.municipal_waste_monthly"])
-    assert entry["pool"] == "gdx_ingest_dla__municipal_waste_monthly" and entry["dataset"] == "municipal_waste_monthly"
+    assert (
+        entry["pool"] == "gdx_ingest_dla__municipal_waste_monthly"
+        and entry["dataset"] == "municipal_waste_monthly"
+    )
     text = render_dag_file([entry])
     assert "from gdx.orchestration.agency_dag import build_agency_dag" in text
     assert 'dag = build_agency_dag(\n    "dla",' in text and '"id": "dla.municipal_waste_monthly"' in text

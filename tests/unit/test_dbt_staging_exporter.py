@@ -22,36 +22,38 @@ def test_every_property_is_cast_by_its_logical_type_under_its_landed_name() -> N
     assert 'cast("measured_at" as timestamptz) as "measured_at",' in sql
     assert 'cast("pm25" as double) as "pm25",' in sql
     assert 'cast("aqi" as bigint) as "aqi",' in sql
-    assert "{{ lake_source('bronze_pcd', 'air_quality_hourly') }}" in sql
-    assert "{{ lake_metadata_columns() }}" in sql
-    assert """{{ current_state('typed', ['"station_id"', '"measured_at"']) }}""" in sql
+    assert "select * from {{ source('bronze_pcd', 'air_quality_hourly') }}" in sql
+    assert "cast(_ingested_at as timestamptz) as _ingested_at," in sql
+    assert 'partition by "station_id", "measured_at"' in sql
     dga = to_staging_sql(CONTRACTS["dga.eservice_transactions_daily"])
     assert 'cast("fully_digital" as boolean) as "fully_digital",' in dga
     assert 'cast("txn_date" as date) as "txn_date",' in dga
 
 
 def test_a_pseudonymised_property_is_only_ever_its_hmac_column() -> None:
-    contract = CONTRACTS["moi.informal_debt_cases"]
-    sql = to_staging_sql(contract)
+    sql = to_staging_sql(CONTRACTS["moi.informal_debt_cases"])
     assert 'cast("citizen_id_hmac" as varchar) as "citizen_id_hmac",' in sql
     assert '"citizen_id"' not in sql
-    doc = to_staging_models(contract)
-    names = [c["name"] for c in doc["models"][0]["columns"]]
-    assert "citizen_id_hmac" in names and "citizen_id" not in names
-    hmac = next(c for c in doc["models"][0]["columns"] if c["name"] == "citizen_id_hmac")
-    assert hmac["description"].startswith("HMAC-SHA256 pseudonym of citizen_id")
 
 
-def test_model_yaml_has_one_test_for_required_columns_and_the_primary_key() -> None:
+def test_staging_sql_calls_no_project_macro_so_the_static_parser_takes_it() -> None:
+    """dbt's static parser reads a model only when its Jinja is ref/source/config calls: one
+    project macro call and the model is rendered at parse time (bench/scale_dbt.py)."""
+    import re
+
+    for contract in CONTRACTS.values():
+        if contract.is_seed:
+            continue
+        calls = re.findall(r"\{\{\s*(\w+)\(", to_staging_sql(contract))
+        assert calls == ["source"], contract.id
+        assert "{%" not in to_staging_sql(contract)
+
+
+def test_model_yaml_is_the_description_only() -> None:
     contract = CONTRACTS["customs.border_trade_daily"]
     model = to_staging_models(contract)["models"][0]
-    assert not any("data_tests" in c for c in model["columns"])
-    (checks,) = model["data_tests"]
-    arguments = checks["contract_columns"]["arguments"]
-    assert arguments["not_null"] == [p.name for p in contract.properties if p.required] + ["_event_id"]
-    assert arguments["unique_key"] == list(contract.primary_key)
-    described = {c["name"]: c["description"] for c in model["columns"]}
-    assert described["value_thb"].endswith("Unit: THB.")
+    assert set(model) == {"name", "description"}
+    assert "customs.border_trade_daily 1.0.0" in model["description"]
 
 
 def test_models_of_one_agency_share_one_yaml_sorted_by_name() -> None:

@@ -2,13 +2,19 @@
 
 One source per agency, `bronze_<agency>`, one table per dataset, written to
 `dbt_project/models/staging/<agency>/_<agency>__sources.yml` (`merge_sources` joins the tables of
-one agency). dbt-duckdb turns `meta.external_location` into the relation a model's
-`{{ source(...) }}` compiles to: dbt renders the Jinja (`env_var`) when it parses the YAML, then
-dbt-duckdb applies `str.format_map` with the source's fields, and — because the result contains
-"(" — uses it verbatim, so the model reads
+one agency). A model's `{{ source('bronze_<agency>', '<dataset>') }}` compiles to the warehouse view
+`bronze_<agency>.<dataset>`, which the `on-run-start` hook (macro `create_bronze_views`) creates
+for the sources a run reads: the committed rows of
 `read_parquet('<lake>/bronze/<agency>/<dataset>/v<major>/*/*.parquet', hive_partitioning = true,
-union_by_name = true)` and sees `ingest_date` as a column. `meta.committed_by` names the
-dataset's ledger folder: macro `lake_source` shows only rows of committed batches.
+union_by_name = true)` (so `ingest_date` is a column), or an empty relation named after
+`meta.columns` before the first landing. `meta.bronze_major` marks a generated bronze source.
+
+The YAML is kept lean because `dbt parse` renders every string value of it with Jinja (a new
+template per distinct string) and every column and test is a node or a doc block to process:
+bench/scale_dbt.py measures it at 8,000 datasets. So no `env_var` (the lake root is read at run
+time by the hook), one string listing the columns instead of a documented column list (the
+columns' documentation is the contract's, served by the catalog), and one test per table through
+dbt's builtin `not_null`, the only generic tests dbt parses without rendering.
 
 Why not `datacontract export dbt-sources`: it names the source after the contract id, has no
 external location or freshness, tests clear-text names of pseudonymised columns and relies on the
@@ -43,18 +49,31 @@ def sources_path(contract: Contract) -> str:
     return f"dbt_project/models/staging/{contract.agency}/_{contract.agency}__sources.yml"
 
 
-def external_location(contract: Contract) -> str:
-    return (
-        'read_parquet(\'{{ env_var("GDX_LAKE_ROOT", "../lake") }}'
-        f"/bronze/{contract.agency}/{contract.dataset}/v{contract.major}/*/*.parquet', "
-        "hive_partitioning = true, union_by_name = true)"
-    )
+def landed_columns(contract: Contract) -> list[str]:
+    """Every column of the dataset's bronze files, in order: properties under their landed names,
+    the Hive partition `ingest_date`, then the lake metadata."""
+    return [
+        *(p.landed_name for p in contract.properties),
+        "ingest_date",
+        *(name for name, _ in METADATA_COLUMNS),
+    ]
 
 
-def committed_by(contract: Contract) -> str:
-    """The ledger folder whose file names commit this dataset's bronze files: macro `lake_source`
-    keeps only rows whose `_batch_id` has a ledger file there (a crash's leftovers stay hidden)."""
-    return f'{{{{ env_var("GDX_LAKE_ROOT", "../lake") }}}}/ledger/{contract.agency}/{contract.dataset}'
+def _sql_string(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def contract_check(contract: Contract) -> str:
+    """A SQL expression that is NULL exactly on a row breaking the contract: a required property
+    (or `_event_id`) null, or an enumerated property outside its values (nulls pass, as in dbt's
+    accepted_values). The table's one test is dbt's `not_null` of it."""
+    rules = [f'when "{p.landed_name}" is null then null' for p in contract.properties if p.required]
+    rules.append('when "_event_id" is null then null')
+    for prop in contract.properties:
+        if prop.enum is not None:
+            listed = ", ".join(_sql_string(v) for v in prop.enum)
+            rules.append(f'when cast("{prop.landed_name}" as varchar) not in ({listed}) then null')
+    return "(case " + " ".join(rules) + " else true end)"
 
 
 def _period(duration_s: float) -> dict[str, Any]:
@@ -67,54 +86,28 @@ def _period(duration_s: float) -> dict[str, Any]:
 
 
 def _table(contract: Contract) -> dict[str, Any]:
-    columns: list[dict[str, Any]] = []
-    not_null: list[str] = []
-    accepted: dict[str, list[Any]] = {}
-    for prop in contract.properties:
-        description = one_line(prop.description)
-        if prop.unit:
-            description += f" Unit: {prop.unit}."
-        if prop.pii == "pseudonymise":
-            description = (
-                f"HMAC-SHA256 pseudonym of {prop.name} (k<keyversion>:<hex>); the clear value never lands. "
-                + description
-            )
-        columns.append({"name": prop.landed_name, "description": description})
-        if prop.required:
-            not_null.append(prop.landed_name)
-        if prop.enum is not None:
-            accepted[prop.landed_name] = list(prop.enum)
-    columns.append(
-        {
-            "name": "ingest_date",
-            "description": "Hive partition: Asia/Bangkok date of the batch's first Kafka record.",
-        }
-    )
-    for name, _ in METADATA_COLUMNS:
-        columns.append({"name": name, "description": _METADATA_DESCRIPTIONS[name]})
     config: dict[str, Any] = {
-        "meta": {
-            "external_location": external_location(contract),
-            "committed_by": committed_by(contract),
-            "contract_id": contract.id,
-            "contract_version": contract.version,
-            "kafka_topic": contract.topic,
-        },
+        # ints and booleans are not rendered by dbt; the one string is the column list
+        "meta": {"bronze_major": contract.major, "columns": ",".join(landed_columns(contract))},
     }
     if contract.freshness is not None:
         config["loaded_at_field"] = "_ingested_at"
         config["freshness"] = {"error_after": _period(contract.freshness.total_seconds())}
     return {
         "name": contract.dataset,
-        "description": f"{contract.title_th} — {contract.title_en}. {one_line(contract.description.get('purpose'))}".strip(),
+        "description": (
+            f"{contract.title_th} — {contract.title_en}. {one_line(contract.description.get('purpose'))} "
+            f"Contract {contract.id} {contract.version}, topic {contract.topic}."
+        ).strip(),
         "config": config,
-        "columns": columns,
-        # One test node per table (tests/generic/contract_columns.sql), not one per column: at
-        # 8,000 datasets per-column tests made most of `dbt parse` (bench/scale_dbt.py).
+        # One test per table, dbt's builtin not_null of contract_check(): dbt skips the Jinja
+        # rendering of not_null and unique only, and a rendered test per dataset was most of
+        # `dbt parse` at 8,000 (bench/scale_dbt.py).
         "data_tests": [
             {
-                "contract_columns": {
-                    "arguments": {"not_null": [*not_null, "_event_id"], "accepted_values": accepted}
+                "not_null": {
+                    "name": f"contract_columns_{source_name(contract)}__{contract.dataset}",
+                    "column_name": contract_check(contract),
                 }
             }
         ],

@@ -1,29 +1,35 @@
 """dbt staging models generated from a contract: one view per Kafka-bound dataset.
 
 `dbt_project/models/staging/<agency>/stg_<agency>__<dataset>.sql` selects the dataset's bronze
-source through macro `lake_source` (committed rows only, an empty relation before the first
-landing), casts every property by its logicalType, keeps the lake metadata columns (macro
-`lake_metadata_columns`) and keeps the current row per primary key (macro `current_state`).
-Columns keep their landed names: a pseudonymised property is `<name>_hmac` (its HMAC pseudonym;
-the clear value never lands, so no model can select it). Renames and derived columns are meaning,
-and live in the hand-written `int_<agency>__<dataset>` models that ref these.
+source (committed rows only, an empty relation before the first landing: the view the
+`on-run-start` hook creates, macros/bronze_views.sql), casts every property by its logicalType,
+keeps the lake metadata columns and keeps the current row per primary key:
 
-`dbt_project/models/staging/<agency>/_<agency>__models.yml` documents the agency's models
-(`merge_models` joins them): column descriptions from the contract and ONE test,
-`contract_columns` (dbt_project/tests/generic/): required properties and `_event_id` not null,
-the primary key unique.
+1. Replays: a replayed record carries the same _event_id (a hash of the canonical value), so
+   rows are first reduced to one per _event_id, keeping the copy landed last (_ingested_at).
+   Its place in history is when the event was first published (min _kafka_timestamp over all
+   copies), so re-landing old events can never make them "newer" than a correction.
+2. Revisions: a producer re-sends a key with new values as a new event (new _event_id); the
+   event first published last wins (ties: lower Kafka offset of the first copy, then id).
 
-The SQL is kept flat (one call of each macro, no loops) because dbt renders every model at parse
-time: bench/scale_dbt.py measures `dbt parse` at 8,000 of them.
+gdx/serve/downloads.py computes the same current state for downloads. Columns keep their landed
+names: a pseudonymised property is `<name>_hmac` (its HMAC pseudonym; the clear value never
+lands, so no model can select it). Renames and derived columns are meaning, and live in the
+hand-written `int_<agency>__<dataset>` models that ref these.
+
+The SQL is plain SQL around one `{{ source() }}` — no project macro — so dbt's static parser
+reads it without rendering Jinja; `_<agency>__models.yml` carries the models' descriptions only.
+bench/scale_dbt.py measures `dbt parse` at 8,000 of them. The contract's checks are the source's
+test (exporters/dbt.py): the staging model only casts those columns, and its primary key is
+unique by construction (the `qualify` below), so a test of its own could not fail.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gdx.contracts.exporters._common import GENERATED_NOTE, one_line, per_contract
-from gdx.contracts.exporters.arrow import METADATA_COLUMNS
-from gdx.contracts.exporters.dbt import _METADATA_DESCRIPTIONS, source_name
+from gdx.contracts.exporters._common import GENERATED_NOTE, per_contract
+from gdx.contracts.exporters.dbt import source_name
 from gdx.contracts.model import Contract, Property
 
 SQL_TYPES = {
@@ -36,11 +42,18 @@ SQL_TYPES = {
 }
 """DuckDB type per logicalType; integers land as int64 (exporters/arrow.py), so bigint."""
 
-_DEDUP_DESCRIPTIONS = {
-    "ingest_date": "Bronze partition (Asia/Bangkok date of the batch's first Kafka record).",
-    "_first_published_at": "Earliest Kafka timestamp of any copy of the event: its place in the key's history.",
-    "_first_offset": "Kafka offset of the earliest copy (tie-breaker).",
-}
+_METADATA_CASTS = (
+    ("_event_id", "varchar"),
+    ("_kafka_topic", "varchar"),
+    ("_kafka_partition", "integer"),
+    ("_kafka_offset", "bigint"),
+    ("_kafka_timestamp", "timestamptz"),
+    ("_batch_id", "varchar"),
+    ("_contract_version", "varchar"),
+    ("_ingested_at", "timestamptz"),
+    ("ingest_date", "date"),
+)
+"""The lake metadata columns every staging model carries (docs/conventions.md, "Lake")."""
 
 
 def model_name(contract: Contract) -> str:
@@ -77,66 +90,59 @@ def to_staging_sql(contract: Contract) -> str:
         f"        cast({_quoted(p.landed_name)} as {sql_type(p)}) as {_quoted(p.landed_name)},\n"
         for p in contract.properties
     )
+    metadata = ",\n".join(f"        cast({name} as {kind}) as {name}" for name, kind in _METADATA_CASTS)
     # no primary key: every event is its own current state
-    key_columns = [p.landed_name for p in _pk(contract)] or ["_event_id"]
-    key = ", ".join(f"'{_quoted(name)}'" for name in key_columns)
+    key = ", ".join(_quoted(p.landed_name) for p in _pk(contract)) or "_event_id"
     # dbt model text built from validated contract names, not a query run here
     return (
-        f"{{#- {GENERATED_NOTE} (contract {contract.id} {contract.version}) -#}}\n"  # noqa: S608
+        f"-- {GENERATED_NOTE} (contract {contract.id} {contract.version})\n"  # noqa: S608
         "with\n\n"
         "source as (\n\n"
-        f"    select * from {{{{ lake_source('{source_name(contract)}', '{contract.dataset}') }}}}\n\n"
+        f"    select * from {{{{ source('{source_name(contract)}', '{contract.dataset}') }}}}\n\n"
         "),\n\n"
         "typed as (\n\n"
         "    select\n"
         f"{casts}"
-        "        {{ lake_metadata_columns() }}\n"
+        f"{metadata}\n"
         "    from source\n\n"
         "),\n\n"
+        "-- one row per _event_id (the copy landed last), placed at the event's first publication\n"
+        "copies as (\n\n"
+        "    select\n"
+        "        *,\n"
+        "        row_number() over (partition by _event_id order by _ingested_at desc, _batch_id desc) as _copy_rank,\n"
+        "        min(_kafka_timestamp) over (partition by _event_id) as _first_published_at,\n"
+        "        arg_min(_kafka_offset, _kafka_timestamp) over (partition by _event_id) as _first_offset\n"
+        "    from typed\n\n"
+        "),\n\n"
+        "-- one row per primary key: the event first published last\n"
         "deduplicated as (\n\n"
-        f"    {{{{ current_state('typed', [{key}]) }}}}\n\n"
+        "    select * exclude (_copy_rank)\n"
+        "    from copies\n"
+        "    where _copy_rank = 1\n"
+        "    qualify row_number() over (\n"
+        f"        partition by {key}\n"
+        "        order by _first_published_at desc, _first_offset desc, _event_id desc\n"
+        "    ) = 1\n\n"
         ")\n\n"
         "select * from deduplicated\n"
     )
 
 
-def _column(prop: Property) -> dict[str, Any]:
-    description = one_line(prop.description)
-    if prop.unit:
-        description += f" Unit: {prop.unit}."
-    if prop.pii == "pseudonymise":
-        description = (
-            f"HMAC-SHA256 pseudonym of {prop.name} (k<keyversion>:<hex>); the clear value never lands. "
-            + description
-        )
-    return {"name": prop.landed_name, "description": description}
-
-
 @per_contract
 def to_staging_models(contract: Contract) -> dict[str, Any]:
-    """The model's entry in its agency's `_<agency>__models.yml` (a one-model document)."""
-    columns = [_column(p) for p in contract.properties]
-    for name, _ in METADATA_COLUMNS:
-        columns.append({"name": name, "description": _METADATA_DESCRIPTIONS[name]})
-    columns += [{"name": name, "description": text} for name, text in _DEDUP_DESCRIPTIONS.items()]
+    """The model's entry in its agency's `_<agency>__models.yml` (a one-model document): its
+    description only. Column documentation is the contract's (the catalog serves it); a column
+    list, a config or a test here would make dbt patch, validate and render each model again."""
     model: dict[str, Any] = {
         "name": model_name(contract),
         "description": (
             f"{contract.title_en or contract.title_th}: current state per primary key of "
             f"{source_name(contract)}.{contract.dataset} (contract {contract.id} {contract.version}), "
-            "typed from the contract. Deduplicated twice (macro current_state): one row per `_event_id` "
-            "(the copy landed last), then one row per primary key (the event first published last wins)."
+            "typed from the contract. Deduplicated twice: one row per `_event_id` (the copy landed "
+            "last), then one row per primary key (the event first published last wins)."
         ),
-        "config": {"meta": {"contract_id": contract.id, "generated": True}},
-        "columns": columns,
     }
-    # One test node per model (tests/generic/contract_columns.sql): per-column tests made most of
-    # `dbt parse` at scale (bench/scale_dbt.py).
-    checks: dict[str, Any] = {
-        "not_null": [p.landed_name for p in contract.properties if p.required] + ["_event_id"],
-        "unique_key": [p.landed_name for p in _pk(contract)] or ["_event_id"],
-    }
-    model["data_tests"] = [{"contract_columns": {"arguments": checks}}]
     return {"version": 2, "models": [model]}
 
 
