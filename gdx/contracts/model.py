@@ -676,11 +676,13 @@ def _read_grants(path: Path, raw: dict[str, Any], lines: Lines | None) -> tuple[
     return tuple(grants)
 
 
-def load_contract(path: Path | str) -> Contract:
-    """Read and parse one contract file."""
+def load_contract(path: Path | str, data: bytes | None = None) -> Contract:
+    """Read and parse one contract file (`data`: its bytes, already read by the caller)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (path.read_bytes() if data is None else data).decode("utf-8")
+        if "\r" in text:  # as read_text would: universal newlines
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
     except OSError as exc:
         raise ContractError(path, f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

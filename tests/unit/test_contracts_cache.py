@@ -300,3 +300,20 @@ def test_damaged_live_list_is_dropped_not_trusted(tmp_path: Path) -> None:
     assert _keys(tmp_path / "lint") == {"b" * 64}
     assert not manifest.exists() and len(list((tmp_path / "lint/_live").iterdir())) == 1
 
+
+def test_generate_prunes_what_no_contract_or_merged_file_hits(repo: Path) -> None:
+    from gdx.contracts.model import load_all
+
+    contracts = repo / "contracts"
+    state = repo / "state/cache/contracts"
+    generate_mod.generate(root=repo, contracts_dir=contracts)
+    first = _keys(state / "generate"), _keys(state / "generate-merged")
+    assert len(first[0]) == _n_contracts(repo)
+    _age(state)
+    _break_topic(contracts / "dla/municipal_waste_monthly.yaml")
+    assert generate_mod.generate(root=repo, contracts_dir=contracts)
+    second = _keys(state / "generate"), _keys(state / "generate-merged")
+    assert len(second[0]) == _n_contracts(repo) and len(first[0] - second[0]) == 1
+    assert first[1] - second[1] and len(second[1]) == len(first[1])  # dla's merged files replaced
+    assert generate_mod.plan(repo, contracts).clean
+    assert generate_mod.expected_files_cached(contracts) == generate_mod.expected_files(load_all(contracts))
