@@ -33,6 +33,7 @@ them all; `gdx.contracts.rules` evaluates them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -708,6 +709,18 @@ def contract_paths(root: Path | str) -> list[Path]:
         for p in root.glob("*/*.yaml")
         if not any(part.startswith("_") for part in p.relative_to(root).parts)
     )
+
+
+def contract_rels(root: Path | str) -> set[str]:
+    """The files of `contract_paths(root)`, relative to `root` ("pcd/air_quality_hourly.yaml"), by
+    string globbing (hidden names included, as pathlib's glob does): fast for a set comparison."""
+    import glob
+
+    return {
+        rel.replace(os.sep, "/")
+        for rel in glob.glob(f"*{os.sep}*.yaml", root_dir=root, include_hidden=True)
+        if not any(part.startswith("_") for part in rel.split(os.sep))
+    }
 
 
 def check_unique(items: Iterable[tuple[Path, str, str]]) -> None:

@@ -3,8 +3,9 @@ alone, and every change of a contract or of a generated file is still found."""
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
-import pathlib
 import shutil
 from pathlib import Path
 
@@ -45,15 +46,17 @@ def full_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every file opened through pathlib (contracts, generated files, cache bodies)."""
+    """Every file opened (pathlib's open goes through io.open; builtins.open for plain paths)."""
     paths: list[Path] = []
-    real = pathlib.Path.open
+    real = io.open
 
-    def spy(self: Path, *args: object, **kwargs: object) -> object:
-        paths.append(self)
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def spy(file: object, *args: object, **kwargs: object) -> object:
+        if isinstance(file, str | os.PathLike):
+            paths.append(Path(file))
+        return real(file, *args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(pathlib.Path, "open", spy)
+    monkeypatch.setattr(io, "open", spy)
+    monkeypatch.setattr(builtins, "open", spy)
     return paths
 
 
@@ -100,6 +103,12 @@ def _extra_file(tree: Path) -> list[str]:
     return ["dags/ingest_old__gone.py"]
 
 
+def _hidden_extra(tree: Path) -> list[str]:
+    (tree / "contracts/_generated/pcd/.old").mkdir()
+    (tree / "contracts/_generated/pcd/.old/catalog.json").write_text("{}\n")
+    return ["contracts/_generated/pcd/.old/catalog.json"]
+
+
 def _edit_contract(tree: Path) -> list[str]:
     path = tree / "contracts/dla/municipal_waste_monthly.yaml"
     text = path.read_text(encoding="utf-8")
@@ -124,7 +133,15 @@ def _add_contract(tree: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     "change",
-    [_edit_generated, _delete_generated, _extra_file, _edit_contract, _delete_contract, _add_contract],
+    [
+        _edit_generated,
+        _delete_generated,
+        _extra_file,
+        _hidden_extra,
+        _edit_contract,
+        _delete_contract,
+        _add_contract,
+    ],
 )
 def test_every_change_is_found(tree: Path, full_runs: list[str], change: object) -> None:
     _settle(tree)
@@ -201,3 +218,22 @@ def test_damaged_index_is_no_index(tree: Path, full_runs: list[str], garbage: by
 def test_no_cache_ignores_the_index(tree: Path, full_runs: list[str]) -> None:
     assert generate_mod.plan(tree, tree / "contracts", cache=False).clean
     assert full_runs == ["full"]
+
+
+def test_string_globs_match_pathlib(tree: Path) -> None:
+    """The index compares sets found by glob.glob; the full check lists with pathlib: same files."""
+    from gdx.contracts.model import contract_paths, contract_rels
+
+    contracts = tree / "contracts"
+    (contracts / "_drafts").mkdir()
+    (contracts / "_drafts/x.yaml").write_text("x: 1\n")
+    (contracts / ".hidden").mkdir()
+    (contracts / ".hidden/y.yaml").write_text("y: 1\n")
+    _hidden_extra(tree)
+    _extra_file(tree)
+    assert contract_rels(contracts) == {
+        p.relative_to(contracts).as_posix() for p in contract_paths(contracts)
+    }
+    assert ".hidden/y.yaml" in contract_rels(contracts)
+    assert generate_mod._owned_set(tree) == set(generate_mod._owned(tree))
+    assert "contracts/_generated/pcd/.old/catalog.json" in generate_mod._owned_set(tree)
