@@ -232,7 +232,6 @@ def _expected_from_entries(entries: list[tuple[str | None, dict[str, Any]]], run
     from gdx.contracts.exporters import EXPORTERS
 
     files: dict[str, bytes] = {PROVINCES_SEED: provinces_csv()}
-    todo: list[tuple[str, str | None, tuple[str, list[Any]]]] = []
     for exporter in EXPORTERS.values():
         if exporter.merge is None:
             for _, entry in entries:
@@ -253,39 +252,12 @@ def _expected_from_entries(entries: list[tuple[str | None, dict[str, Any]]], run
             keys = [key for key, _ in members]
             group_key = digest(run.version, exporter.name, path, *keys) if None not in keys else None
             text = run.merged.get(group_key) if group_key is not None else None
-            if isinstance(text, str):
-                files[path] = text.encode("utf-8")
-            else:
-                todo.append((path, group_key, (exporter.name, [value for _, value in members])))
-    texts = _render_merged([job for *_, job in todo], min(4, os.cpu_count() or 1))
-    for (path, group_key, _), text in zip(todo, texts, strict=True):
-        if group_key is not None:
-            run.merged.put(group_key, text)
-        files[path] = text.encode("utf-8")
+            if not isinstance(text, str):
+                text = _file_text(exporter.render(exporter.merge([value for _, value in members])))
+                if group_key is not None:
+                    run.merged.put(group_key, text)
+            files[path] = text.encode("utf-8")
     return files
-
-
-def _render_one(job: tuple[str, list[Any]]) -> str:
-    from gdx.contracts.exporters import EXPORTERS
-
-    exporter = EXPORTERS[job[0]]
-    return _file_text(exporter.render(exporter.merge(job[1])))  # type: ignore[misc]
-
-
-RENDER_PARALLEL_FROM = 16
-"""Merged files to render below which worker processes cost more than they save."""
-
-
-def _render_merged(jobs: list[tuple[str, list[Any]]], workers: int) -> list[str]:
-    """The text of each merged file (exporter name, values in contract-id order): one agency's dbt
-    YAML is ~50 contracts' worth of serialisation, so a cold run spreads them over the cores."""
-    if workers <= 1 or len(jobs) < RENDER_PARALLEL_FROM:
-        return [_render_one(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
 
 
 def expected_files_cached(contracts_dir: Path | str, cache: bool = True) -> dict[str, bytes]:

@@ -134,20 +134,3 @@ def test_yaml_files_are_the_bytes_pure_pyyaml_writes(tmp_path: Path) -> None:
             assert exporter.render(doc) == f"# {GENERATED_NOTE}\n{pure}"
             compared += 1
     assert compared > 2 * len(world.agencies)
-
-
-def test_worker_processes_produce_the_same_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Contracts and merged files computed in forked workers (as at scale) = computed in-process."""
-    import gdx.contracts.generate as generate_mod
-    from gdx.contracts.generate import expected_files, expected_files_cached
-    from gdx.contracts.model import load_all
-
-    calls: list[int] = []
-    real = generate_mod._render_merged
-    monkeypatch.setattr(
-        generate_mod, "_render_merged", lambda jobs, workers: calls.append(workers) or real(jobs, 2)
-    )
-    monkeypatch.setattr(generate_mod, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(generate_mod, "RENDER_PARALLEL_FROM", 1)
-    assert expected_files_cached(CONTRACTS_DIR, cache=False) == expected_files(load_all(CONTRACTS_DIR))
-    assert calls  # the merged files went through the pool
