@@ -6,7 +6,10 @@ the world and GDX_STATE_DIR (so the content-hash cache) in a fresh folder under 
 * lint cold (empty cache), lint warm (nothing changed), lint incremental (after `world.touch` of
   one contract);
 * generate cold (empty cache, writing every file into the world), generate incremental (one more
-  contract touched), generate --check (nothing changed);
+  contract touched), generate --check (nothing changed since: the stat index hashes the files the
+  incremental run wrote), generate --check again (stat calls only);
+* the contracts cache after these runs: entries per kind (pruning keeps them at one per contract
+  for lint and generate) and its size on disk;
 * the CPU seconds of the two cold runs (the command and its worker processes), which a busy
   shared machine distorts far less than wall time.
 
@@ -53,7 +56,7 @@ def _timed(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str
 
 
 def measure(world: Any, n: int, work_dir: Path) -> list[dict[str, Any]]:
-    """The six figures for this world (see the module docstring)."""
+    """The figures for this world (see the module docstring)."""
     state = Path(work_dir) / "contracts-state"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
@@ -75,6 +78,7 @@ def measure(world: Any, n: int, work_dir: Path) -> list[dict[str, Any]]:
             ids[-1] if ids else None,
         ),
         ("generate_check", ["contracts", "generate", "--check", "--root", str(world.root)], None),
+        ("generate_check_again", ["contracts", "generate", "--check", "--root", str(world.root)], None),
     ]
     rows = []
     for metric, args, touch in steps:
@@ -88,7 +92,7 @@ def measure(world: Any, n: int, work_dir: Path) -> list[dict[str, Any]]:
         rows.append(
             {"metric": metric, "value": round(seconds, 3), "unit": "s", "budget": budget, "note": note}
         )
-        if metric.endswith("_cold"):
+        if metric.endswith("_cold") or metric.startswith("generate_check"):
             # wall time on a shared machine depends on the neighbours; CPU seconds much less
             rows.append(
                 {
@@ -99,6 +103,35 @@ def measure(world: Any, n: int, work_dir: Path) -> list[dict[str, Any]]:
                     "note": note,
                 }
             )
+    rows += _cache_rows(state / "cache" / "contracts", n)
+    return rows
+
+
+def _cache_rows(cache: Path, n: int) -> list[dict[str, Any]]:
+    """Entries per cache kind and the cache's size: what pruning bounds."""
+    rows = []
+    total = 0
+    for kind in ("lint", "generate", "generate-merged"):
+        entries = [p for p in (cache / kind).glob("??/*.json") if not p.name.startswith(".")]
+        total += sum(p.stat().st_size for p in entries)
+        rows.append(
+            {
+                "metric": f"cache_entries_{kind.replace('-', '_')}",
+                "value": len(entries),
+                "unit": "files",
+                "budget": None,
+                "note": f"{n:,} contracts; after the lint and generate runs (two contracts touched)",
+            }
+        )
+    rows.append(
+        {
+            "metric": "cache_mib",
+            "value": round(total / 2**20, 1),
+            "unit": "MiB",
+            "budget": None,
+            "note": f"{n:,} contracts; entries of the three kinds",
+        }
+    )
     return rows
 
 

@@ -120,7 +120,10 @@ def generate_cmd(
     ] = False,
     no_cache: Annotated[
         bool,
-        typer.Option("--no-cache", help="Recompute every contract's output (ignore the content-hash cache)."),
+        typer.Option(
+            "--no-cache",
+            help="Recompute every contract's output (ignore the content-hash cache and the stat index).",
+        ),
     ] = False,
     root: Annotated[
         Path | None,
@@ -132,7 +135,8 @@ def generate_cmd(
     """Write every generated artefact (JSON Schema, GX suite, Arrow schema, catalog, dbt sources, DAGs).
 
     The generated files sit next to the contracts (contracts/_generated, dbt_project, dags), so
-    with GDX_CONTRACTS_DIR=<tree>/contracts they go to <tree>, never into this checkout."""
+    with GDX_CONTRACTS_DIR=<tree>/contracts they go to <tree>, never into this checkout. A tree
+    unchanged since it was last in sync is recognised by a stat index (no file is read)."""
     from gdx.contracts.generate import generate, plan
     from gdx.contracts.model import ContractError
     from gdx.settings import Settings

@@ -11,6 +11,8 @@ that no contract produces any more (a deleted contract, a bumped major) are remo
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -131,22 +133,44 @@ def _entry_ok(entry: object) -> bool:
 
 
 class _Run:
-    """One generate run: the caches and the code version their keys include."""
+    """One generate run: the caches, the code version their keys include, and what the run saw
+    of the files it read (for the stat index)."""
 
     def __init__(self, cache: bool) -> None:
         from gdx.contracts.cache import ContractCache
 
+        self.started_ns = time.time_ns()  # before any file is looked at: see StatIndex.RACY_NS
         self.version = generate_version()
         self.contracts = ContractCache("generate", enabled=cache)
         self.merged = ContractCache("generate-merged", enabled=cache)
+        self.seen: dict[str, list[Any]] = {}
+        """Contract path (relative to the contracts folder) → [sha256 of the bytes read, their stat]."""
+
+    def prune(self, contracts_dir: Path) -> None:
+        scope = f"generate {contracts_dir.resolve()}"
+        self.contracts.prune(scope)
+        self.merged.prune(scope)
 
 
-def _fresh_entry(path: Path) -> tuple[dict[str, Any], bool]:
-    """(entry, whether it survives JSON exactly) for one contract file, computed now."""
+def _read(path: Path) -> tuple[bytes, list[int]]:
+    """The file's bytes and its stat key, taken before reading: a later write changes the stat."""
+    with path.open("rb") as handle:
+        stat = os.fstat(handle.fileno())
+        return handle.read(), stat_key(stat)
+
+
+def stat_key(stat: os.stat_result) -> list[int]:
+    """What a write to the file changes (ctime too: an mtime set back by hand still moves it)."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def _fresh_entry(job: tuple[Path, bytes | None]) -> tuple[dict[str, Any], bool]:
+    """(entry, whether it survives JSON exactly) for one contract file, computed now from the
+    bytes its cache key was made of (a second read could see a newer file)."""
     from gdx.contracts.cache import json_stable
     from gdx.contracts.model import load_contract
 
-    entry = _contract_entry(load_contract(path))
+    entry = _contract_entry(load_contract(*job))
     return entry, json_stable(entry)
 
 
@@ -154,44 +178,42 @@ PARALLEL_FROM = 64
 """Below this many contracts to compute, worker processes cost more than they save."""
 
 
-def _fresh_entries(paths: list[Path], workers: int) -> list[tuple[dict[str, Any], bool]]:
-    if workers <= 1 or len(paths) < PARALLEL_FROM:
-        return [_fresh_entry(p) for p in paths]
+def _fresh_entries(jobs: list[tuple[Path, bytes | None]], workers: int) -> list[tuple[dict[str, Any], bool]]:
+    if workers <= 1 or len(jobs) < PARALLEL_FROM:
+        return [_fresh_entry(job) for job in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     import gdx.contracts.exporters  # noqa: F401 - imported once here, shared by the forked workers
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        chunk = max(1, min(64, len(paths) // (workers * 8)))
-        return list(pool.map(_fresh_entry, paths, chunksize=chunk))
+        chunk = max(1, min(64, len(jobs) // (workers * 8)))
+        return list(pool.map(_fresh_entry, jobs, chunksize=chunk))
 
 
 def _entries(contracts_dir: Path, run: _Run) -> list[tuple[str | None, dict[str, Any]]]:
     """(cache key or None, entry) per contract in contract-id order; cached where the file is unchanged."""
-    import os
-
     from gdx.contracts.cache import digest
     from gdx.contracts.model import check_unique, contract_paths
 
     paths = contract_paths(contracts_dir)
     keys: list[str | None] = []
     found: list[dict[str, Any] | None] = []
+    datas: list[bytes | None] = []
     for path in paths:
+        rel = path.relative_to(contracts_dir).as_posix()
         try:
-            data: bytes | None = path.read_bytes()
+            data, stat = _read(path)
+            run.seen[rel] = [digest(data), stat]
         except OSError:
             data = None  # load_contract reports it
-        key = (
-            digest(run.version, path.relative_to(contracts_dir).as_posix(), data)
-            if data is not None
-            else None
-        )
+        key = digest(run.version, rel, data) if data is not None else None
         entry = run.contracts.get(key) if key is not None else None
         keys.append(key)
+        datas.append(data)
         found.append(entry if _entry_ok(entry) else None)
     todo = [i for i, entry in enumerate(found) if entry is None]
-    fresh = _fresh_entries([paths[i] for i in todo], min(4, os.cpu_count() or 1))
+    fresh = _fresh_entries([(paths[i], datas[i]) for i in todo], min(4, os.cpu_count() or 1))
     for i, (entry, stable) in zip(todo, fresh, strict=True):
         found[i] = entry
         if keys[i] is not None and stable:
@@ -253,31 +275,115 @@ def _paths(root: Path | str | None, contracts_dir: Path | str | None) -> tuple[P
     return root, contracts_dir
 
 
-def _plan(root: Path, expected: dict[str, bytes]) -> GenerateResult:
+def _owned(root: Path) -> list[str]:
+    """Repo-relative paths of the files on disk the generator owns (OWNED_GLOBS), glob by glob."""
+    return [
+        path.relative_to(root).as_posix() for pattern in OWNED_GLOBS for path in sorted(root.glob(pattern))
+    ]
+
+
+def _owned_set(root: Path) -> set[str]:
+    """`set(_owned(root))` by glob.glob on strings (same matches, hidden names included): pathlib
+    objects for tens of thousands of files cost more than the check they serve."""
+    import glob
+
+    return {
+        rel.replace(os.sep, "/")
+        for pattern in OWNED_GLOBS
+        for rel in glob.glob(pattern, root_dir=root, include_hidden=True)
+    }
+
+
+def _plan(
+    root: Path, expected: dict[str, bytes], stats: dict[str, list[int]] | None = None
+) -> GenerateResult:
+    """What differs; `stats` gets the stat (taken before reading) of every file found in sync."""
     result = GenerateResult()
     for rel, content in sorted(expected.items()):
-        target = root / rel
         try:
-            current = target.read_bytes()
+            current, stat = _read(root / rel)
         except FileNotFoundError:
             result.missing.append(rel)
             continue
         if current != content:
             result.stale.append(rel)
-    for pattern in OWNED_GLOBS:
-        for path in sorted(root.glob(pattern)):
-            rel = path.relative_to(root).as_posix()
-            if rel not in expected:
-                result.extra.append(rel)
+        elif stats is not None:
+            stats[rel] = stat
+    result.extra = [rel for rel in _owned(root) if rel not in expected]
     return result
+
+
+def _index_file(root: Path, contracts_dir: Path) -> Path:
+    from gdx.contracts.cache import default_dir
+    from gdx.contracts.stat_index import index_path
+
+    return index_path(default_dir(), root, contracts_dir)
+
+
+def _in_sync_by_index(root: Path, contracts_dir: Path, cache: bool) -> bool:
+    """True when the stat index proves the tree unchanged since it was last in sync (see
+    `gdx.contracts.stat_index`); False means "don't know": run the full check."""
+    from gdx.contracts import stat_index
+    from gdx.contracts.cache import enabled_by_env
+    from gdx.contracts.model import contract_rels
+
+    if not (cache and enabled_by_env()):
+        return False
+    path = _index_file(root, contracts_dir)
+    index = stat_index.load(path)
+    if index is None:
+        return False
+    now_ns = time.time_ns()
+    in_sync, refreshed = stat_index.verify(
+        index,
+        generate_version(),
+        contracts_dir,
+        contract_rels(contracts_dir),
+        root,
+        lambda: _owned_set(root),
+        now_ns,
+    )
+    if refreshed:
+        stat_index.save(path, index)
+    return in_sync
+
+
+def _full(
+    root: Path, contracts_dir: Path, cache: bool
+) -> tuple[_Run, dict[str, bytes], GenerateResult, dict]:
+    run = _Run(cache)
+    expected = _expected_from_entries(_entries(contracts_dir, run), run)
+    stats: dict[str, list[int]] = {}
+    result = _plan(root, expected, stats)
+    run.prune(contracts_dir)  # every current contract was looked up: the rest can go
+    return run, expected, result, stats
+
+
+def _record(run: _Run, root: Path, contracts_dir: Path, expected: dict[str, bytes], stats: dict) -> None:
+    """Save the stat index of a tree now in sync (`stats`: the generated files read and found equal;
+    files just written get none, so the next check hashes them)."""
+    from gdx.contracts import stat_index
+    from gdx.contracts.cache import digest
+
+    if not run.contracts.enabled:
+        return
+    generated = {rel: [digest(data), stats.get(rel)] for rel, data in expected.items()}
+    index = stat_index.build(run.version, run.started_ns, run.seen, generated)
+    stat_index.save(_index_file(root, contracts_dir), index)
 
 
 def plan(
     root: Path | str | None = None, contracts_dir: Path | str | None = None, cache: bool = True
 ) -> GenerateResult:
-    """Compare the files under `root` (the repo) with what the contracts generate; writes nothing."""
+    """Compare the files under `root` (the repo) with what the contracts generate; writes nothing
+    but the cache (and the stat index that makes the next check of an unchanged tree stat-only)."""
     root, contracts_dir = _paths(root, contracts_dir)
-    return _plan(root, expected_files_cached(contracts_dir, cache))
+    if _in_sync_by_index(root, contracts_dir, cache):
+        return GenerateResult()
+    run, expected, result, stats = _full(root, contracts_dir, cache)
+    if result.clean:
+        _record(run, root, contracts_dir, expected, stats)
+    return result
 
 
 def generate(
@@ -290,17 +396,20 @@ def generate(
 
     With `check`, write nothing and return the paths that are missing, stale or extra (empty = in
     sync); `plan()` tells which is which. Per-contract exporter values are cached by content
-    (`gdx.contracts.cache`); `cache=False` recomputes them all.
+    (`gdx.contracts.cache`) and an unchanged tree is recognised by its stat index
+    (`gdx.contracts.stat_index`); `cache=False` recomputes everything.
     """
+    if check:
+        return plan(root, contracts_dir, cache).changed
     root, contracts_dir = _paths(root, contracts_dir)
-    expected = expected_files_cached(contracts_dir, cache)
-    result = _plan(root, expected)
-    if check or result.clean:
-        return result.changed
+    if _in_sync_by_index(root, contracts_dir, cache):
+        return []
+    run, expected, result, stats = _full(root, contracts_dir, cache)
     for rel in result.missing + result.stale:
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(expected[rel])
     for rel in result.extra:
         (root / rel).unlink()
+    _record(run, root, contracts_dir, expected, stats)
     return result.changed

@@ -628,4 +628,6 @@ def lint(
     for (i, key), entry in zip(keys, _compute(jobs, inputs, n_workers), strict=True):
         store.put(key, entry)
         results[i] = _findings(entry)
+    if paths is None:  # every current contract was looked up: entries none of them hit can go
+        store.prune(f"lint {resolved_root} odcs={odcs}")
     return [f for i in sorted(results) for f in results[i]]

@@ -33,6 +33,7 @@ them all; `gdx.contracts.rules` evaluates them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -676,11 +677,13 @@ def _read_grants(path: Path, raw: dict[str, Any], lines: Lines | None) -> tuple[
     return tuple(grants)
 
 
-def load_contract(path: Path | str) -> Contract:
-    """Read and parse one contract file."""
+def load_contract(path: Path | str, data: bytes | None = None) -> Contract:
+    """Read and parse one contract file (`data`: its bytes, already read by the caller)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (path.read_bytes() if data is None else data).decode("utf-8")
+        if "\r" in text:  # as read_text would: universal newlines
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
     except OSError as exc:
         raise ContractError(path, f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -706,6 +709,18 @@ def contract_paths(root: Path | str) -> list[Path]:
         for p in root.glob("*/*.yaml")
         if not any(part.startswith("_") for part in p.relative_to(root).parts)
     )
+
+
+def contract_rels(root: Path | str) -> set[str]:
+    """The files of `contract_paths(root)`, relative to `root` ("pcd/air_quality_hourly.yaml"), by
+    string globbing (hidden names included, as pathlib's glob does): fast for a set comparison."""
+    import glob
+
+    return {
+        rel.replace(os.sep, "/")
+        for rel in glob.glob(f"*{os.sep}*.yaml", root_dir=root, include_hidden=True)
+        if not any(part.startswith("_") for part in rel.split(os.sep))
+    }
 
 
 def check_unique(items: Iterable[tuple[Path, str, str]]) -> None:

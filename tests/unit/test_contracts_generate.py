@@ -106,3 +106,31 @@ def test_cli_lint_reports_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     result = CliRunner().invoke(app, ["contracts", "lint", str(bad)])
     assert result.exit_code == 1
     assert "topic" in result.output and "gdx.pcd.air_quality_hourly.v1" in result.output
+
+
+def test_yaml_files_are_the_bytes_pure_pyyaml_writes(tmp_path: Path) -> None:
+    """render_yaml uses libyaml's emitter for speed; it must write what PyYAML's own emitter writes."""
+    import yaml
+
+    from gdx.contracts.exporters import EXPORTERS
+    from gdx.contracts.exporters._common import GENERATED_NOTE
+    from gdx.contracts.model import load_all
+    from gdx.testing.scale_world import build_scale_world
+
+    assert yaml.__with_libyaml__  # else render_yaml is PyYAML's and this compares it with itself
+    world = build_scale_world(tmp_path / "world", 120, copy_dbt=False)
+    contracts = load_all(world.contracts_dir)
+    yaml_exporters = [e for e in EXPORTERS.values() if e.render.__name__ == "render_yaml"]
+    assert {e.name for e in yaml_exporters} >= {"dbt_sources", "dbt_staging_models"}
+    compared = 0
+    for exporter in yaml_exporters:
+        grouped: dict[str, list[object]] = {}
+        for cid in sorted(contracts):
+            if exporter.applies(contracts[cid]):
+                grouped.setdefault(exporter.path(contracts[cid]), []).append(exporter.func(contracts[cid]))
+        for values in grouped.values():
+            doc = exporter.merge(values) if exporter.merge else values[0]
+            pure = yaml.dump(doc, Dumper=yaml.SafeDumper, allow_unicode=True, sort_keys=False, width=100)
+            assert exporter.render(doc) == f"# {GENERATED_NOTE}\n{pure}"
+            compared += 1
+    assert compared > 2 * len(world.agencies)

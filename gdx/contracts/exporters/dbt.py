@@ -142,5 +142,7 @@ def merge_sources(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def render_yaml(doc: dict[str, Any]) -> str:
     import yaml
 
-    body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+    # libyaml's emitter: the same bytes as PyYAML's (test_contracts_generate), ~6x less CPU
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    body = yaml.dump(doc, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100)
     return f"# {GENERATED_NOTE}\n{body}"
