@@ -38,6 +38,23 @@ HEALTH_TIMEOUT_S = 180.0
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 
+WATCHER_TIMEOUT_S = 120.0
+WATCHED_ASSET_URIS = frozenset({"gdx://kafka/activity"})
+"""Assets this project defines with an AssetWatcher (`gdx.orchestration.dispatch_dag.ACTIVITY_URI`;
+not imported: this module must not need the DAG code to be importable)."""
+
+
+def _asset_uris(expression: Any) -> set[str]:
+    """Every asset URI in a DAG's `asset_expression` (nested `any`/`all` lists of `{"asset": …}`)."""
+    if isinstance(expression, dict):
+        asset = expression.get("asset")
+        own = {asset["uri"]} if isinstance(asset, dict) and "uri" in asset else set()
+        return own.union(*(_asset_uris(v) for k, v in expression.items() if k != "asset"))
+    if isinstance(expression, list):
+        return set().union(*(_asset_uris(v) for v in expression))
+    return set()
+
+
 class AirflowLocalError(RuntimeError):
     """The local Airflow could not be migrated, started or reached; the message has the log tails."""
 
@@ -170,6 +187,12 @@ class LocalAirflow:
             time.sleep(1)
         raise AirflowLocalError(f"Airflow not healthy after {timeout:.0f} s: {health}\n{self.log_tails()}")
 
+    def trigger_started(self, trigger_id: int) -> bool:
+        """Whether the triggerer's log says it started trigger `trigger_id` (a watcher's trigger is
+        named `ID <id>` there) — the evidence a registered watcher really runs."""
+        log = self.log_dir / "triggerer.log"
+        return log.exists() and f"trigger ID {trigger_id} starting" in log.read_text(errors="replace")
+
     def log_tails(self, names: list[str] | None = None, lines: int = 40) -> str:
         out = []
         for name in names or [*PROCESSES, "db-migrate", "pools-import"]:
@@ -239,8 +262,71 @@ class AirflowClient:
         errors = self._call("GET", "/importErrors")
         raise AirflowLocalError(f"DAG {dag_id} not parsed after {timeout:.0f} s; import errors: {errors}")
 
-    def unpause(self, dag_id: str) -> dict[str, Any]:
-        return self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    def unpause(self, dag_id: str, *, watcher_timeout: float = WATCHER_TIMEOUT_S) -> dict[str, Any]:
+        """Unpause `dag_id`; if it is scheduled on an Asset with an AssetWatcher, also make the
+        watcher run now (`ensure_watchers`) rather than at the next periodic parse of its file."""
+        dag = self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        self.ensure_watchers(dag_id, timeout=watcher_timeout)
+        return dag
+
+    def pause(self, dag_id: str) -> dict[str, Any]:
+        return self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
+
+    def dag_details(self, dag_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/dags/{dag_id}/details")
+
+    def reparse(self, dag_id: str) -> None:
+        """`PUT /parseDagFile/{file_token}`: the dag-processor parses the DAG's file next, ahead of
+        its `min_file_process_interval` (what the UI's "Reparse DAG" button does)."""
+        self._call("PUT", f"/parseDagFile/{self.dag_details(dag_id)['file_token']}")
+
+    def assets(self, **filters: Any) -> list[dict[str, Any]]:
+        """`GET /assets` (filters: uri_pattern, dag_ids, …); each with its registered `watchers`."""
+        return self._call("GET", "/assets", params={"limit": 1000, **filters})["assets"]
+
+    def watched_assets(self, dag_id: str) -> set[str]:
+        """The URIs in `dag_id`'s schedule whose Asset definitions carry an AssetWatcher. Airflow's
+        REST shows a watcher only once registered, so which URIs have one is the project's
+        knowledge (`WATCHED_ASSET_URIS`); the schedule says whether this DAG uses them."""
+        return _asset_uris(self.dag_details(dag_id).get("asset_expression")) & WATCHED_ASSET_URIS
+
+    def ensure_watchers(self, dag_id: str, timeout: float = WATCHER_TIMEOUT_S) -> dict[str, list[dict]]:
+        """Make the watchers of an unpaused `dag_id` run now; returns `{uri: watchers}` ({} when its
+        schedule has no watched Asset).
+
+        Airflow registers an AssetWatcher's trigger only while parsing a file whose DAG is already
+        unpaused (`AssetModelOperation.add_asset_trigger_references`: assets of paused DAGs get no
+        triggers). Unpausing does not parse, and our dag-processor re-parses a file only every
+        `min_file_process_interval` (30 min, to spare CPU over 1,290 agency files), so the
+        watcher would start up to 30 min late and only the minute schedule would land data until
+        then. Hence a parse request for this DAG's file, then a wait until every watched Asset
+        lists its watcher (its trigger row exists; the triggerer picks new triggers up within a
+        few seconds) — or a clear error."""
+        watched = self.watched_assets(dag_id)
+        if not watched:
+            return {}
+        if self.dag_details(dag_id).get("is_paused"):
+            raise AirflowLocalError(f"{dag_id} is paused: Airflow runs no watcher for a paused DAG")
+        self.reparse(dag_id)
+        deadline = time.monotonic() + timeout
+        found: dict[str, list[dict]] = {}
+        while True:
+            found = {a["uri"]: a["watchers"] for a in self.assets(dag_ids=dag_id) if a["uri"] in watched}
+            if all(found.get(uri) for uri in watched):
+                return found
+            if time.monotonic() > deadline:
+                errors = self._call("GET", "/importErrors")
+                raise AirflowLocalError(
+                    f"{dag_id} unpaused and its file re-parse requested, but after {timeout:.0f} s no "
+                    f"watcher is registered for {sorted(u for u in watched if not found.get(u))} "
+                    f"(the dag-processor did not re-parse it, or the parse failed); import errors: {errors}"
+                )
+            time.sleep(1)
+
+    def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The Asset events a run consumed (`.../upstreamAssetEvents`)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents"
+        return self._call("GET", path)["asset_events"]
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
@@ -272,6 +358,69 @@ class AirflowClient:
                 return run
             time.sleep(1)
         raise AirflowLocalError(f"{dag_id} run {run_id} still {run.get('state')} after {timeout:.0f} s")
+
+
+def wait_for_quiet_minute(
+    client: AirflowClient, dag_id: str, min_left_s: float = 35, timeout: float = 300
+) -> float:
+    """Until the run of the minute-scheduled `dag_id` for the current minute's tick has finished,
+    no run is queued or running, and the next tick is at least `min_left_s` away; returns the
+    seconds left. Data published then and landed before that tick can only have come through the
+    event-driven path — which a test can then assert. (The tick's run must be seen done, not
+    merely absent: the scheduler creates it a few seconds after the tick, and it would see the
+    data.)"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = time.time()
+        left, tick = 60 - now % 60, now - now % 60
+        if left >= min_left_s:
+            runs = client.runs(dag_id)
+            ticked = any(r["run_type"] == "scheduled" and _epoch(r.get("run_after")) >= tick for r in runs)
+            if ticked and not [r for r in runs if r["state"] in ("queued", "running")]:
+                return left
+        time.sleep(0.5)
+    raise AirflowLocalError(
+        f"{dag_id}: no minute whose tick run was done with {min_left_s:.0f} s left, within {timeout:.0f} s"
+    )
+
+
+def _epoch(value: str | None) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else 0.0
+
+
+def dispatch_runs_behind(
+    client: AirflowClient,
+    ingest_dag: str,
+    bronze_uri: str,
+    after_event_id: int,
+    dispatch_dag: str = "gdx_dispatch",
+) -> list[dict[str, Any]]:
+    """Which dispatcher runs caused the landings on `bronze_uri` after event `after_event_id`: the
+    bronze events with rows → the `ingest_dag` runs that emitted them → the `gdx://incoming/…`
+    events those runs consumed → the `dispatch_dag` runs that emitted them, each as
+    `{run_id, run_type, watched_events}` (`watched_events`: the events on watched Assets, i.e.
+    from an AssetWatcher, that the dispatcher run consumed). Sorted by run id."""
+    bronze = [
+        e
+        for e in client.asset_events(source_dag_id=ingest_dag)
+        if e["id"] > after_event_id and e["uri"] == bronze_uri and (e.get("extra") or {}).get("rows_landed")
+    ]
+    found: dict[str, dict[str, Any]] = {}
+    for ingest_run in sorted({e["source_run_id"] for e in bronze}):
+        for incoming in client.upstream_asset_events(ingest_dag, ingest_run):
+            run_id = incoming.get("source_run_id")
+            if incoming.get("source_dag_id") != dispatch_dag or not run_id or run_id in found:
+                continue
+            run = client.run(dispatch_dag, run_id)
+            consumed = client.upstream_asset_events(dispatch_dag, run_id)
+            found[run_id] = {
+                "run_id": run_id,
+                "run_type": run["run_type"],
+                "watched_events": [c for c in consumed if c["uri"] in WATCHED_ASSET_URIS],
+            }
+    return [found[k] for k in sorted(found)]
 
 
 @contextmanager

@@ -20,6 +20,15 @@ its watchers. The choice is instead an argument written in the DAG file, `dags/g
 (`build_dispatch_dag(event_driven=True)`): stable across parses and processes, reviewed in git
 like any code change. Without a running triggerer the watcher simply never fires and the minute
 schedule does the work, so event-driven is the default there.
+
+When the watcher starts: Airflow registers an AssetWatcher's trigger only while parsing the file of
+an unpaused DAG, and this DAG starts paused; unpausing alone parses nothing, and files are
+re-parsed only every `min_file_process_interval` (30 min). So whoever unpauses it also asks for a
+re-parse of this file: `gdx.airflow_local.AirflowClient.unpause` does (and waits until the watcher
+is listed), an operator in the UI presses "Reparse DAG" (README, "Running Airflow locally").
+Not `is_paused_upon_creation=False`: it would register the watcher on the first parse, but also
+start a dispatcher every minute on every new deployment (and in the shared test deployment)
+before anyone chose to, and after an auto-pause (5 failed runs) the re-parse is needed anyway.
 """
 
 from __future__ import annotations

@@ -11,9 +11,15 @@ with `test_airflow_operability` (its re-parse and DeadlineAlert tests run first)
 (broker, Postgres, migrate + pools, four processes healthy: 100-220 s on the shared 2-core box) is
 paid once per session, and it stops right after this module.
 
+The dispatch latency test proves the event-driven path, not only a latency: `unpause` registers
+the activity watcher (none before), the triggerer starts it, records are published right after a
+minute's tick run finished, and the landing is traced back (bronze events → ingest runs → incoming
+events → dispatcher runs) to an asset_triggered dispatcher run that consumed the watcher's event —
+a landing by the minute backstop fails it.
+
 Duration (2026-12-03, the shared 2-core box at load average 10-28, against the target DAGs): the
-landing and marts test 296 s (ingest runs 147 s, one full dbt build run 150 s), the dispatch
-latency test 83 s (publish → landed 77 s).
+landing and marts test 296 s (ingest runs 147 s, one full dbt build run 150 s); the dispatch
+latency test alone at load 1-4: 64 s (watcher registered 6 s after unpause, publish → landed 32 s).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any
 import pytest
 
 from gdx.sample import valid_records
-from tests.integration.airflow_fixtures import AirflowCluster
+from tests.integration.airflow_fixtures import AirflowCluster, wait_until
 from tests.integration.ingest_fixtures import assert_exact, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -171,19 +177,47 @@ def _assert_marts_hold_the_new_rows(warehouse: Path, published: dict[str, list])
 
 
 def test_dispatch_latency_publish_to_landed(airflow_cluster: AirflowCluster) -> None:
-    """Event-driven path under the scheduler: records published → the dispatcher notices them →
-    the agency DAG lands them, with nobody triggering anything. Prints the latency."""
+    """Event-driven path under the scheduler: `unpause` registers the activity watcher at once (a
+    re-parse request, not the 30-min parse interval), records are published early in a minute with
+    no dispatcher run active, and they land before the next minute tick through a dispatcher run
+    created by the watcher's Asset event (run_type asset_triggered), not the minute backstop — with
+    nobody triggering anything. Prints the latency."""
+    from gdx.airflow_local import WATCHED_ASSET_URIS, dispatch_runs_behind, wait_for_quiet_minute
+    from gdx.orchestration.dispatch_dag import ACTIVITY_URI
     from tests.integration.ingest_fixtures import REPO, read_lake
 
     if not (REPO / "dags" / f"{DISPATCH_DAG}.py").exists():
         pytest.skip(
             f"{DISPATCH_DAG} is not on this branch yet: publish → landed latency under the scheduler is pending"
         )
+    assert ACTIVITY_URI in WATCHED_ASSET_URIS
     cluster, client, env = airflow_cluster, airflow_cluster.client, airflow_cluster.env
     contract = env.contract("dga.eservice_transactions_daily")
+    bronze_uri = f"gdx://bronze/{contract.agency}/{contract.dataset}"
     for dag_id in (DISPATCH_DAG, *INGEST_RUNS):
         client.wait_for_dag(dag_id)
+    # paused since its first parse, so no watcher: the one asserted below is unpause()'s doing
+    assert client.dag(DISPATCH_DAG)["is_paused"]
+    assert [a["watchers"] for a in client.assets(uri_pattern=ACTIVITY_URI)] in ([], [[]])
+    unpaused = time.monotonic()
+    client.unpause(DISPATCH_DAG)  # waits until the watcher is registered (or fails saying why)
+    watcher_s = time.monotonic() - unpaused
+    (activity,) = client.assets(uri_pattern=ACTIVITY_URI)
+    assert [w["name"] for w in activity["watchers"]] == ["gdx_kafka_activity"], activity
+    assert [d["dag_id"] for d in activity["scheduled_dags"]] == [DISPATCH_DAG], activity
+    for dag_id in INGEST_RUNS:
         client.unpause(dag_id)
+    # the triggerer has picked the trigger up (its own log says so), before anything is published
+    trigger_id = activity["watchers"][0]["trigger_id"]
+    wait_until(
+        "the triggerer running the activity watcher",
+        lambda: cluster.airflow.trigger_started(trigger_id),
+        60,
+        cluster.log_tails,
+    )
+    activity_before = {e["id"] for e in client.asset_events(asset_id=activity["id"])}
+    bronze_before = max((e["id"] for e in client.asset_events(source_dag_id="ingest_dga")), default=0)
+    left_s = wait_for_quiet_minute(client, DISPATCH_DAG)
     sent = publish(env.cluster, contract, list(valid_records(contract.id, 200, seed=33)))
     acked = time.monotonic()
     wanted = {(p.partition, p.offset) for p in sent}
@@ -197,4 +231,19 @@ def test_dispatch_latency_publish_to_landed(airflow_cluster: AirflowCluster) -> 
         time.sleep(1)
     latency = time.monotonic() - acked
     _assert_values_as_published(read_lake(env.lake, contract)[0], sent)
-    print(f"\npublish → landed via {DISPATCH_DAG} under the scheduler: {latency:.1f} s")
+
+    # which dispatcher run landed them: one the watcher's Asset event created, not the backstop
+    behind = dispatch_runs_behind(client, "ingest_dga", bronze_uri, bronze_before, DISPATCH_DAG)
+    assert behind, f"no {DISPATCH_DAG} run behind the landing on {bronze_uri}"
+    assert [r["run_type"] for r in behind] == ["asset_triggered"] * len(behind), behind
+    for run in behind:
+        assert run["watched_events"], run
+        for event in run["watched_events"]:
+            # a watcher's event: on the activity Asset, new since the publish, from no DAG run
+            assert event["uri"] == ACTIVITY_URI and event["id"] not in activity_before, event
+            assert event["source_dag_id"] is None and event["source_run_id"] is None, event
+    print(
+        f"\nwatcher registered {watcher_s:.1f} s after unpause; published with {left_s:.0f} s to the "
+        f"minute tick; publish → landed via {DISPATCH_DAG} run(s) "
+        f"{[r['run_id'] for r in behind]} (asset_triggered by the activity watcher): {latency:.1f} s"
+    )
