@@ -227,12 +227,17 @@ async def _watch(
             if settle_s and events and time.monotonic() - events[-1][0] >= settle_s:
                 break
     finally:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+        await _cancelled(task)
     return [payload for _, payload in events]
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel the trigger's consuming task and wait until it has stopped."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 def _produce_one(conn: Any, topic: str) -> float:
@@ -265,11 +270,7 @@ async def _idle_then_one(trigger: Any, idle_s: float, produce: Any, broker_pid: 
         while len(events) == idle_events and time.monotonic() - sent < 120:
             await asyncio.sleep(0.1)
     finally:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+        await _cancelled(task)
     woke = events[idle_events] if len(events) > idle_events else None
     return {
         "cpu": cpu, "jvm": jvm, "rounds": rounds, "idle_events": idle_events,
