@@ -202,9 +202,13 @@ def test_dispatcher_wakes_the_agency_dag_which_lands_only_what_waits(
     assert_exact(published, env.lake, contract)
 
 
-# not after a "." either: SQLite pages hold timestamps' microseconds run together with the hex id
-# stored next to them ("…19:18:22.130987" + "7132317bc9…"), a digit run that is no one's id
-_RUN = re.compile(rb"(?<![0-9.])[0-9](?:[ -]?[0-9]){12}(?![0-9])")
+_RUN = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12}(?![0-9])")
+
+# Timestamps, struck out before the scan like digests: SQLite pages store them run together with
+# the hex ids beside them, and "…a78592b316" + "2026-12-03 19:31…" or "…19:18:22.130987" +
+# "7132317bc9…" make 13-digit runs (with dashes and a space) that are no one's id. Fractions stop at
+# microseconds: the next timestamp may follow at once.
+_TIMESTAMP = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?")
 
 
 # SHA-256 / HMAC hex digests (tokens, audit-log hashes): about 1 in 700 holds 13 digits with a valid
@@ -213,10 +217,10 @@ _DIGEST = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 def _ids_in(data: bytes) -> set[str]:
-    """Valid citizen ids in raw bytes (ASCII digits, optionally dashed), ms timestamps and hex
-    digests excepted."""
+    """Valid citizen ids in raw bytes (ASCII digits, optionally dashed), ms timestamps, ISO
+    timestamps and hex digests excepted."""
     found = set()
-    for m in _RUN.finditer(_DIGEST.sub(b"-", data)):
+    for m in _RUN.finditer(_TIMESTAMP.sub(b"-", _DIGEST.sub(b"-", data))):
         digits = re.sub(rb"[ -]", b"", m.group(0)).decode()
         if is_valid_citizen_id(digits) and not (1_400_000_000_000 <= int(digits) <= 2_100_000_000_000):
             found.add(digits)
