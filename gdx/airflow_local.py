@@ -275,20 +275,23 @@ class AirflowClient:
     def dag_details(self, dag_id: str) -> dict[str, Any]:
         return self._call("GET", f"/dags/{dag_id}/details")
 
-    def reparse(self, dag_id: str) -> None:
+    def reparse(self, dag_id: str, details: dict[str, Any] | None = None) -> None:
         """`PUT /parseDagFile/{file_token}`: the dag-processor parses the DAG's file next, ahead of
-        its `min_file_process_interval` (what the UI's "Reparse DAG" button does)."""
-        self._call("PUT", f"/parseDagFile/{self.dag_details(dag_id)['file_token']}")
+        its `min_file_process_interval` (what the UI's "Reparse DAG" button does). `details`: the
+        DAG's `/details`, when the caller has them already."""
+        token = (details or self.dag_details(dag_id))["file_token"]
+        self._call("PUT", f"/parseDagFile/{token}")
 
     def assets(self, **filters: Any) -> list[dict[str, Any]]:
         """`GET /assets` (filters: uri_pattern, dag_ids, …); each with its registered `watchers`."""
         return self._call("GET", "/assets", params={"limit": 1000, **filters})["assets"]
 
-    def watched_assets(self, dag_id: str) -> set[str]:
+    def watched_assets(self, dag_id: str, details: dict[str, Any] | None = None) -> set[str]:
         """The URIs in `dag_id`'s schedule whose Asset definitions carry an AssetWatcher. Airflow's
         REST shows a watcher only once registered, so which URIs have one is the project's
         knowledge (`WATCHED_ASSET_URIS`); the schedule says whether this DAG uses them."""
-        return _asset_uris(self.dag_details(dag_id).get("asset_expression")) & WATCHED_ASSET_URIS
+        details = details or self.dag_details(dag_id)
+        return _asset_uris(details.get("asset_expression")) & WATCHED_ASSET_URIS
 
     def ensure_watchers(self, dag_id: str, timeout: float = WATCHER_TIMEOUT_S) -> dict[str, list[dict]]:
         """Make the watchers of an unpaused `dag_id` run now; returns `{uri: watchers}` ({} when its
@@ -302,12 +305,13 @@ class AirflowClient:
         then. Hence a parse request for this DAG's file, then a wait until every watched Asset
         lists its watcher (its trigger row exists; the triggerer picks new triggers up within a
         few seconds) — or a clear error."""
-        watched = self.watched_assets(dag_id)
+        details = self.dag_details(dag_id)
+        watched = self.watched_assets(dag_id, details)
         if not watched:
             return {}
-        if self.dag_details(dag_id).get("is_paused"):
+        if details.get("is_paused"):
             raise AirflowLocalError(f"{dag_id} is paused: Airflow runs no watcher for a paused DAG")
-        self.reparse(dag_id)
+        self.reparse(dag_id, details)
         deadline = time.monotonic() + timeout
         found: dict[str, list[dict]] = {}
         while True:
