@@ -29,17 +29,6 @@ from gdx.contracts.exporters._common import GENERATED_NOTE, one_line, per_contra
 from gdx.contracts.exporters.arrow import METADATA_COLUMNS
 from gdx.contracts.model import Contract
 
-_METADATA_DESCRIPTIONS = {
-    "_event_id": "Deterministic event id (sha256 of contract id, major version and canonical value).",
-    "_kafka_topic": "Kafka topic the record was read from.",
-    "_kafka_partition": "Kafka partition of the record.",
-    "_kafka_offset": "Kafka offset of the record.",
-    "_kafka_timestamp": "Kafka record timestamp (UTC).",
-    "_batch_id": "Ingestion batch that landed the record (see the ledger).",
-    "_contract_version": "Contract version the producer published under.",
-    "_ingested_at": "When the record was landed in bronze (UTC).",
-}
-
 
 def source_name(contract: Contract) -> str:
     return f"bronze_{contract.agency}"
